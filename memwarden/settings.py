@@ -1,0 +1,96 @@
+"""One settings object, read from the environment (and flags), and passed in.
+
+Nothing here opens a database or a connection: building :class:`Settings` is cheap and
+free of side effects, so it is safe at import time of an embedding application.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_db_path"]
+
+
+def default_db_path() -> Path:
+    """Where the SQLite database lives when neither ``--db`` nor ``MEMWARDEN_DB`` says."""
+    return Path(platformdirs.user_data_dir("memwarden")) / "memwarden.db"
+
+
+class Settings(BaseSettings):
+    """Configuration of a memwarden deployment.
+
+    Every field reads ``MEMWARDEN_<NAME>`` from the environment (or ``.env``); a few
+    well-known names (``GOVERNANCE_SURFACES_ENABLED``, ``OPENAI_API_KEY``, ...) are
+    accepted as well, because the seed runbook and the OpenAI SDK use them.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEMWARDEN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    db: str = Field(
+        default="",
+        description="SQLite file path or SQLAlchemy URL; empty means the default path.",
+    )
+    pool_size: int = Field(default=5, ge=1, description="Connection pool size (PostgreSQL).")
+    max_overflow: int = Field(default=10, ge=0)
+    busy_timeout_ms: int = Field(default=5000, ge=0, description="SQLite busy timeout.")
+
+    llm: Literal["builtin", "openai"] = Field(default="builtin")
+    llm_model: str = Field(
+        default="gpt-4o-mini", validation_alias=AliasChoices("MEMWARDEN_LLM_MODEL", "OPENAI_MODEL")
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MEMWARDEN_LLM_BASE_URL", "OPENAI_BASE_URL"),
+    )
+    llm_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MEMWARDEN_LLM_API_KEY", "OPENAI_API_KEY"),
+        repr=False,
+    )
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_retries: int = Field(default=2, ge=0)
+    llm_extract_beliefs: bool = Field(
+        default=True, description="Use the LLM extractor for beliefs when an LLM is configured."
+    )
+
+    recall_episodes: int = Field(default=5, ge=0, le=100)
+    recall_beliefs: int = Field(default=8, ge=0, le=100)
+
+    gate_max_rewrites: int = Field(default=2, ge=0, le=10)
+
+    governance_surfaces_enabled: bool = Field(
+        default=True,
+        validation_alias=AliasChoices(
+            "GOVERNANCE_SURFACES_ENABLED", "MEMWARDEN_GOVERNANCE_SURFACES_ENABLED"
+        ),
+    )
+
+    log_file: Path | None = Field(default=None, description="Structured log file (rotated).")
+    log_level: str = Field(default="INFO")
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    log_backups: int = Field(default=5, ge=0)
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the configured database."""
+        raw = self.db.strip()
+        if not raw:
+            raw = str(default_db_path())
+        if "://" in raw:
+            return raw
+        return f"sqlite:///{Path(raw).expanduser()}"

@@ -1,0 +1,85 @@
+"""Engines: how a URL becomes a configured SQLAlchemy engine, per dialect."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from ..errors import ConfigError
+from ..settings import Settings
+
+__all__ = ["WRITE", "make_engine", "sqlite_module", "sqlite_version"]
+
+# Execution option a write transaction sets, so SQLite takes its write lock at BEGIN
+# (BEGIN IMMEDIATE) instead of failing half-way when a reader upgrades to a writer.
+WRITE = "memwarden_write"
+
+
+def sqlite_module() -> ModuleType:
+    """The DB-API module for SQLite: a bundled current SQLite if installed, else stdlib."""
+    try:
+        return importlib.import_module("pysqlite3.dbapi2")
+    except ImportError:  # pragma: no cover - depends on the platform's wheels
+        return importlib.import_module("sqlite3")
+
+
+def sqlite_version() -> tuple[int, ...]:
+    """Version of the SQLite library memwarden talks to."""
+    return tuple(int(p) for p in sqlite_module().sqlite_version.split("."))
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the engine for ``settings.database_url()`` with the dialect's pragmas."""
+    url = make_url(settings.database_url())
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url.database or "", settings)
+    if backend == "postgresql":
+        return create_engine(
+            url,
+            pool_size=settings.pool_size,
+            max_overflow=settings.max_overflow,
+            pool_pre_ping=True,
+        )
+    raise ConfigError(f"unsupported database {backend!r}: use a SQLite path or postgresql+psycopg://")
+
+
+def _sqlite_engine(database: str, settings: Settings) -> Engine:
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {"module": sqlite_module()}
+    if database in ("", ":memory:"):
+        raise ConfigError("memwarden needs a SQLite file, not an in-memory database")
+    # One connection per checkout: SQLite connections are cheap, and NullPool means no
+    # connection outlives a restore that swaps the file underneath.
+    engine = create_engine(f"sqlite:///{database}", poolclass=NullPool, **kwargs)
+    busy = settings.busy_timeout_ms
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below, so that DDL is
+        # transactional too (the driver would otherwise autocommit it).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute(f"PRAGMA busy_timeout = {int(busy)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        # Deleted content is overwritten with zeros on disk, not just unlinked.
+        cur.execute("PRAGMA secure_delete = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(WRITE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine

@@ -1,0 +1,207 @@
+"""The tables, as SQLAlchemy Core metadata: what the code queries against.
+
+Names follow the seed runbook, because operators run its SQL by hand.  The database
+itself is only ever changed by the migrations in ``store/migrations``; a test checks that
+migrating from blank gives exactly these tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "belief_history",
+    "belief_sources",
+    "episodes",
+    "governance_log",
+    "metadata",
+    "risk_log",
+    "semantic_beliefs",
+    "task_events",
+    "tasks",
+]
+
+metadata = MetaData()
+
+USER = 255  # length of a user id
+
+episodes = Table(
+    "episodes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(USER), nullable=False),
+    Column("ts", DateTime, nullable=False),
+    Column("user_input", Text, nullable=False),
+    Column("draft", Text, nullable=False),
+    Column("reply", Text, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("draft_total_score", Float, nullable=False),
+    Column("final_score", Float, nullable=False),
+    # When the turn happened in its source conversation (imports); NULL means ``ts``.
+    Column("occurred_at", DateTime, nullable=True),
+    # JSON: source details such as speaker and dialog id of an imported turn.
+    Column("meta", Text, nullable=True),
+    # JSON: what /trace shows (recalled memories with scores, timings per stage).
+    Column("trace", Text, nullable=True),
+    Index("ix_episodes_user_id_id", "user_id", "id"),
+    Index("ix_episodes_ts", "ts"),
+)
+
+risk_log = Table(
+    "risk_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(USER), nullable=False),
+    Column(
+        "episode_id",
+        Integer,
+        ForeignKey("episodes.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("ts", DateTime, nullable=False),
+    Column("draft_total_score", Float, nullable=False),
+    Column("final_score", Float, nullable=False),
+    Column("action", String(16), nullable=False),
+    # JSON: per-category scores of the first draft, e.g. {"secrets": 1.0}.
+    Column("scores", Text, nullable=False),
+    # JSON: flagged spans and every rewrite attempt with its score.
+    Column("details", Text, nullable=False),
+    Index("ix_risk_log_episode_id", "episode_id"),
+    Index("ix_risk_log_ts", "ts"),
+    Index("ix_risk_log_user_id", "user_id"),
+)
+
+semantic_beliefs = Table(
+    "semantic_beliefs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(USER), nullable=False),
+    # What the belief is about: "location", "employer", "preference:coffee", ...
+    Column("key", String(200), nullable=False),
+    Column("value", Text, nullable=False),
+    # A sentence a person (and the full-text index) reads: "lives in Porto".
+    Column("statement", Text, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "key", name="uq_semantic_beliefs_user_key"),
+)
+
+belief_sources = Table(
+    "belief_sources",
+    metadata,
+    Column(
+        "belief_id",
+        Integer,
+        ForeignKey("semantic_beliefs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "episode_id",
+        Integer,
+        ForeignKey("episodes.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", String(USER), nullable=False),
+    Column("ts", DateTime, nullable=False),
+    Index("ix_belief_sources_episode_id", "episode_id"),
+)
+
+belief_history = Table(
+    "belief_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(USER), nullable=False),
+    Column(
+        "belief_id",
+        Integer,
+        ForeignKey("semantic_beliefs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # The episode that caused the change; its history goes when the episode goes.
+    Column(
+        "episode_id",
+        Integer,
+        ForeignKey("episodes.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("ts", DateTime, nullable=False),
+    Column("change", String(16), nullable=False),
+    Column("old_value", Text, nullable=True),
+    Column("new_value", Text, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Index("ix_belief_history_belief_id", "belief_id"),
+    Index("ix_belief_history_episode_id", "episode_id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(USER), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column(
+        "source_episode_id",
+        Integer,
+        ForeignKey("episodes.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Index("ix_tasks_user_id_status", "user_id", "status"),
+    Index("ix_tasks_created_at", "created_at"),
+    Index("ix_tasks_source_episode_id", "source_episode_id"),
+)
+
+task_events = Table(
+    "task_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(USER), nullable=False),
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False),
+    Column("ts", DateTime, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column(
+        "episode_id",
+        Integer,
+        ForeignKey("episodes.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("detail", Text, nullable=True),
+    Index("ix_task_events_user_id_id", "user_id", "id"),
+    Index("ix_task_events_task_id", "task_id"),
+    Index("ix_task_events_episode_id", "episode_id"),
+)
+
+governance_log = Table(
+    "governance_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(USER), nullable=False),
+    Column("command", String(32), nullable=False),
+    Column("args", Text, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Column("ts", DateTime, nullable=False),
+    # The seed's SQL uses both names; a generated column keeps them one value.
+    Column("timestamp", DateTime, Computed("ts")),
+    Index("ix_governance_log_ts", "ts"),
+    Index("ix_governance_log_user_id", "user_id"),
+)
