@@ -44,6 +44,7 @@ class SqliteSearch:
         conn: Connection,
         table: str,
         fts: str,
+        column: str,
         user_id: str,
         terms: Sequence[str],
         limit: int,
@@ -51,7 +52,8 @@ class SqliteSearch:
         words = [t for t in dict.fromkeys(terms) if t.strip()]
         if not words or limit <= 0:
             return []
-        match = f"user_id : {fts5_phrase(user_id)} AND ({' OR '.join(map(fts5_phrase, words))})"
+        body = " OR ".join(map(fts5_phrase, words))
+        match = f"user_id : {fts5_phrase(user_id)} AND {column} : ({body})"
         rows = conn.execute(
             text(
                 f"SELECT f.rowid, -bm25({fts}, 0.0, 1.0) AS score FROM {fts} AS f "
@@ -66,9 +68,11 @@ class SqliteSearch:
     def search_episodes(
         self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
     ) -> list[tuple[int, float]]:
-        return self._search(conn, "episodes", "episodes_fts", user_id, terms, limit)
+        return self._search(conn, "episodes", "episodes_fts", "user_input", user_id, terms, limit)
 
     def search_beliefs(
         self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
     ) -> list[tuple[int, float]]:
-        return self._search(conn, "semantic_beliefs", "semantic_beliefs_fts", user_id, terms, limit)
+        return self._search(
+            conn, "semantic_beliefs", "semantic_beliefs_fts", "statement", user_id, terms, limit
+        )

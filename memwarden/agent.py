@@ -1,0 +1,344 @@
+"""The agent: one turn is recall, draft, gate, store, learn.
+
+    agent = Agent.open(Settings(db="memory.db"))
+    result = agent.turn("ana", "I moved to Berlin")
+    result.reply   # "Got it, I'll remember that you live in Berlin now (I had Porto before)."
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from .commands import CommandOutcome, SlashCommands
+from .errors import ConcurrencyConflict, InputError
+from .gate import Gate, GateDecision, GateInput, PassThroughGate
+from .llm import ChatModel, DraftContext, DraftModel, from_settings
+from .logs import event
+from .clock import utcnow
+from .memory import tasks as task_store
+from .memory.beliefs import apply_facts, beliefs_by_key, list_beliefs
+from .memory.episodes import insert_episode
+from .memory.extract import extract_facts
+from .memory.facts import Fact
+from .memory.llm_extract import LLMExtractor
+from .memory.recall import RecalledMemory, recall
+from .memory.tasks import Task
+from .settings import Settings
+from .store import Store
+from .store.schema import risk_log
+from .turn import TurnResult
+
+__all__ = ["MAX_INPUT_CHARS", "Agent"]
+
+MAX_INPUT_CHARS = 20_000
+MAX_USER_ID = 255
+WRITE_ATTEMPTS = 5
+Extractor = Callable[[str], list[Fact]]
+
+
+class Agent:
+    """A memory agent over one store, serving any number of users."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        llm: DraftModel | None = None,
+        gate: Gate | None = None,
+        extractor: Extractor | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.llm = llm if llm is not None else from_settings(settings)
+        self.gate = gate if gate is not None else default_gate(settings)
+        if extractor is None:
+            use_llm = settings.llm_extract_beliefs and isinstance(self.llm, ChatModel)
+            extractor = LLMExtractor(self.llm) if use_llm else extract_facts  # type: ignore[arg-type]
+        self.extract = extractor
+        self.commands = SlashCommands()
+        _register_task_commands(self)
+
+    @classmethod
+    def open(cls, settings: Settings, **kwargs: Any) -> Agent:
+        """Open the configured store (migrating it to head) and build an agent on it."""
+        return cls(Store.open(settings), settings, **kwargs)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- the turn ---------------------------------------------------------------------
+
+    def turn(self, user_id: str, text: str) -> TurnResult:
+        """Answer ``text`` from ``user_id``; a text starting with ``/`` is a command."""
+        user_id = validate_user_id(user_id)
+        if not isinstance(text, str) or not text.strip():
+            raise InputError("say something: the text is empty")
+        if len(text) > MAX_INPUT_CHARS:
+            raise InputError(f"the text is too long ({len(text)} > {MAX_INPUT_CHARS} characters)")
+        if text.lstrip().startswith("/"):
+            return self.command(user_id, text)
+        return self._turn(user_id, text.strip())
+
+    def command(self, user_id: str, text: str) -> TurnResult:
+        """Run a slash command; its answer has the shape of a turn, with no episode."""
+        name, outcome = self.commands.run(validate_user_id(user_id), text)
+        return TurnResult(
+            episode_id=None,
+            reply=outcome.reply,
+            action="NONE",
+            draft_total_score=0.0,
+            command=name,
+            ok=outcome.ok,
+            result=outcome.result,
+        )
+
+    def _turn(self, user_id: str, text: str) -> TurnResult:
+        timings: dict[str, float] = {}
+        with _timed(timings, "extract_ms"):
+            facts = self.extract(text)
+            task_title = task_store.parse_task_request(text)
+        with _timed(timings, "recall_ms"), self.store.read() as conn:
+            recalled = recall(
+                conn,
+                self.store.search,
+                user_id,
+                text,
+                episodes=self.settings.recall_episodes,
+                beliefs=self.settings.recall_beliefs,
+            )
+            profile = list_beliefs(conn, user_id)[:200]
+            previous = {k: b.value for k, b in beliefs_by_key(conn, user_id, (f.key for f in facts)).items()}
+            open_tasks = [t.title for t in task_store.list_tasks(conn, user_id, "open")]
+        context = DraftContext(
+            profile=profile,
+            recalled=recalled,
+            new_facts=facts,
+            previous_values=previous,
+            tasks_created=[task_title] if task_title else [],
+            open_tasks=open_tasks + ([task_title] if task_title else []),
+        )
+        drafts: list[str] = []
+
+        def regenerate(extra_context: str) -> str:
+            drafts.append(self.llm.generate_draft(text, context, extra_context))
+            return drafts[-1]
+
+        with _timed(timings, "draft_ms"):
+            drafts.append(self.llm.generate_draft(text, context))
+        with _timed(timings, "gate_ms"):
+            decision = self.gate.review(
+                GateInput(
+                    user_input=text,
+                    draft=drafts[0],
+                    memory=context.memory_texts(),
+                    tasks_created=context.tasks_created,
+                ),
+                regenerate,
+            )
+        with _timed(timings, "store_ms"):
+            episode_id, changes, touched = self._store_turn(
+                user_id, text, drafts[0], decision, facts, task_title, recalled, timings
+            )
+        event(
+            "EPISODE",
+            "Episode %d created (score: %s, action: %s)",
+            episode_id,
+            decision.draft_total_score,
+            decision.action.value,
+        )
+        return TurnResult(
+            episode_id=episode_id,
+            reply=decision.reply,
+            action=decision.action.value,
+            draft_total_score=decision.draft_total_score,
+            final_score=decision.final_score,
+            recalled=tuple(recalled),
+            tasks=tuple(touched),
+            beliefs=tuple(changes),
+            timings_ms=timings,
+        )
+
+    def _store_turn(
+        self,
+        user_id: str,
+        text: str,
+        draft: str,
+        decision: GateDecision,
+        facts: Sequence[Fact],
+        task_title: str | None,
+        recalled: Sequence[RecalledMemory],
+        timings: dict[str, float],
+    ) -> tuple[int, list[Any], list[Task]]:
+        # Everything a turn writes is one transaction: the episode, its risk_log row,
+        # beliefs and tasks (and, by trigger, their full-text entries).  A concurrent
+        # writer that changed a belief first makes us retry with fresh reads.
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with self.store.write() as conn:
+                    return self._write_turn(
+                        conn, user_id, text, draft, decision, facts, task_title, recalled, timings
+                    )
+            except ConcurrencyConflict:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _write_turn(
+        self,
+        conn: Connection,
+        user_id: str,
+        text: str,
+        draft: str,
+        decision: GateDecision,
+        facts: Sequence[Fact],
+        task_title: str | None,
+        recalled: Sequence[RecalledMemory],
+        timings: dict[str, float],
+    ) -> tuple[int, list[Any], list[Task]]:
+        now = utcnow()
+        trace = {
+            "recalled": [
+                {k: v for k, v in asdict(m).items() if k != "when"} for m in recalled
+            ],
+            "drafts": [draft] + [a.draft for a in decision.attempts],
+            "timings_ms": timings,
+            "llm": self.llm.name,
+        }
+        episode_id = insert_episode(
+            conn,
+            user_id=user_id,
+            ts=now,
+            user_input=text,
+            draft=draft,
+            reply=decision.reply,
+            action=decision.action.value,
+            draft_total_score=decision.draft_total_score,
+            final_score=decision.final_score,
+            trace=trace,
+        )
+        conn.execute(
+            insert(risk_log).values(
+                user_id=user_id,
+                episode_id=episode_id,
+                ts=now,
+                draft_total_score=decision.draft_total_score,
+                final_score=decision.final_score,
+                action=decision.action.value,
+                scores=json.dumps(decision.assessment.scores()),
+                details=json.dumps(risk_details(decision)),
+            )
+        )
+        changes = apply_facts(conn, user_id, episode_id, facts, now)
+        touched = [task_store.create_task(conn, user_id, task_title, now, episode_id)] if task_title else []
+        return episode_id, changes, touched
+
+
+def risk_details(decision: GateDecision) -> dict[str, Any]:
+    """What ``risk_log.details`` holds: flagged spans and every rewrite attempt."""
+    return {
+        "categories": [
+            {
+                "category": c.category,
+                "score": c.score,
+                "spans": [asdict(s) for s in c.spans],
+            }
+            for c in decision.assessment.categories
+        ],
+        "attempts": [
+            {
+                "method": a.method,
+                "extra_context": a.extra_context,
+                "draft": a.draft,
+                "score": a.assessment.total,
+                "action": a.assessment.action.value,
+                "scores": a.assessment.scores(),
+            }
+            for a in decision.attempts
+        ],
+        "final_score": decision.final_score,
+    }
+
+
+def default_gate(settings: Settings) -> Gate:
+    """The gate used when none is passed in."""
+    return PassThroughGate()
+
+
+def validate_user_id(user_id: str) -> str:
+    """``user_id`` stripped, or :class:`InputError` if it cannot name a user."""
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise InputError("a user id is required")
+    user_id = user_id.strip()
+    if len(user_id) > MAX_USER_ID or any(ord(c) < 32 for c in user_id):
+        raise InputError("a user id is at most 255 printable characters")
+    return user_id
+
+
+@contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = round((time.perf_counter() - start) * 1000, 3)
+
+
+def _register_task_commands(agent: Agent) -> None:
+    def task(user_id: str, args: list[str]) -> CommandOutcome:
+        usage = "usage: /task add TITLE | /task list [open|done|cancelled|all] | /task done ID | /task cancel ID"
+        if not args:
+            raise InputError(usage)
+        verb, rest = args[0].lower(), args[1:]
+        now = utcnow()
+        if verb == "add":
+            if not rest:
+                raise InputError(usage)
+            with agent.store.write() as conn:
+                created = task_store.create_task(conn, user_id, " ".join(rest), now)
+            return CommandOutcome(f'Added task {created.id}: "{created.title}".', created)
+        if verb == "list":
+            status = rest[0].lower() if rest else "open"
+            if len(rest) > 1 or status not in ("open", "done", "cancelled", "all"):
+                raise InputError(usage)
+            with agent.store.read() as conn:
+                found = task_store.list_tasks(conn, user_id, None if status == "all" else status)
+            if not found:
+                return CommandOutcome(f"No {status} tasks." if status != "all" else "No tasks.", [])
+            lines = [f"{t.id}. [{t.status}] {t.title}" for t in found]
+            return CommandOutcome("\n".join(lines), found)
+        if verb in ("done", "complete", "cancel"):
+            if len(rest) != 1:
+                raise InputError(usage)
+            task_id = parse_id(rest[0], "task")
+            status = task_store.TaskStatus.CANCELLED if verb == "cancel" else task_store.TaskStatus.DONE
+            with agent.store.write() as conn:
+                changed = task_store.set_status(conn, user_id, task_id, status, now)
+            return CommandOutcome(f'Task {changed.id} is {changed.status}: "{changed.title}".', changed)
+        raise InputError(usage)
+
+    agent.commands.register("/task", task, "/task add TITLE | list | done ID | cancel ID")
+
+
+def parse_id(raw: str, prefix: str) -> int:
+    """``"45"`` or ``"episode_45"`` -> 45; anything else is an :class:`InputError`."""
+    value = raw.strip().lower()
+    if value.startswith(prefix + "_"):
+        value = value[len(prefix) + 1 :]
+    if not value.isdigit() or len(value) > 18:
+        raise InputError(f"not a {prefix} id: {raw!r}")
+    return int(value)

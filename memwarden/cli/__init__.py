@@ -1,0 +1,58 @@
+"""The ``memwarden`` command line: thin commands over the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .context import State
+from .conversation import chat, turn
+from .db import db_app
+from .eval import eval_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="memwarden: a long-term memory agent whose memory its user governs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: str = typer.Option(
+        None, "--db", help="SQLite path or database URL [env: MEMWARDEN_DB]", show_default=False
+    ),
+    llm: str = typer.Option(
+        None, "--llm", help="builtin or openai [env: MEMWARDEN_LLM]", show_default=False
+    ),
+    log_file: Path = typer.Option(
+        None, "--log-file", help="Also log to this file, rotated [env: MEMWARDEN_LOG_FILE]",
+        show_default=False,
+    ),
+    log_level: str = typer.Option(
+        None, "--log-level", help="DEBUG, INFO, WARNING... [env: MEMWARDEN_LOG_LEVEL]",
+        show_default=False,
+    ),
+) -> None:
+    overrides: dict[str, object] = {}
+    for key, value in (("db", db), ("llm", llm), ("log_file", log_file), ("log_level", log_level)):
+        if value is not None:
+            overrides[key] = value
+    ctx.obj = State(overrides=overrides)
+
+
+app.command()(chat)
+app.command()(turn)
+app.add_typer(db_app, name="db")
+app.add_typer(eval_app, name="eval")
+
+
+
+def main() -> None:
+    """Entry point of the ``memwarden`` script."""
+    app()

@@ -1,0 +1,75 @@
+"""Slash commands typed into ``chat`` or ``turn``: a small typed dispatch table.
+
+Each handler gets the user and the words after the command, and returns a
+:class:`CommandOutcome`.  Errors a person caused (``InputError``) become a one-line
+reply with ``ok=False``; nothing else is caught here.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InputError
+
+__all__ = ["CommandOutcome", "Handler", "SlashCommands", "split_command"]
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What a command answers: text for a person, data for a program."""
+
+    reply: str
+    result: Any = None
+    ok: bool = True
+
+
+Handler = Callable[[str, list[str]], CommandOutcome]
+
+
+def split_command(text: str) -> tuple[str, list[str]]:
+    """``"/task add buy milk"`` -> ``("/task", ["add", "buy", "milk"])``."""
+    try:
+        words = shlex.split(text.strip())
+    except ValueError as e:
+        raise InputError(f"cannot parse command: {e}") from e
+    if not words or not words[0].startswith("/"):
+        raise InputError("a command starts with /")
+    return words[0].lower(), words[1:]
+
+
+class SlashCommands:
+    """The commands an agent understands, by name."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, tuple[Handler, str]] = {}
+
+    def register(self, name: str, handler: Handler, usage: str) -> None:
+        """Make ``/name`` call ``handler``; ``usage`` is shown by /help."""
+        self._handlers[name] = (handler, usage)
+
+    def usage(self) -> list[str]:
+        """One usage line per command, sorted."""
+        return [usage for _, (_, usage) in sorted(self._handlers.items())]
+
+    def names(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def run(self, user_id: str, text: str) -> tuple[str, CommandOutcome]:
+        """Run the command in ``text`` for ``user_id``: (command name, outcome)."""
+        try:
+            name, args = split_command(text)
+        except InputError as e:
+            return "/", CommandOutcome(str(e), ok=False)
+        if name == "/help":
+            return name, CommandOutcome("Commands:\n" + "\n".join(self.usage()), self.names())
+        entry = self._handlers.get(name)
+        if entry is None:
+            return name, CommandOutcome(f"unknown command {name}: try /help", ok=False)
+        handler, _ = entry
+        try:
+            return name, handler(user_id, args)
+        except InputError as e:
+            return name, CommandOutcome(str(e), ok=False)
