@@ -22,16 +22,23 @@ _QUESTIONS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(p, re.I), keys)
     for p, keys in (
         (r"\bwhat(?:'s| is) my name\b|\bwho am i\b|\bdo you know my name\b", ("name",)),
-        (r"\bwhere do i live\b|\bwhere am i (?:living|based)\b|\bwhere(?:'s| is) my home\b",
-         ("location",)),
+        (
+            r"\bwhere do i live\b|\bwhere am i (?:living|based)\b|\bwhere(?:'s| is) my home\b",
+            ("location",),
+        ),
         (r"\bwhere am i from\b|\bwhere did i grow up\b", ("hometown",)),
         (r"\bwhere do i work\b|\bwho do i work for\b|\bmy employer\b", ("employer",)),
-        (r"\bwhat do i do for a living\b|\bwhat(?:'s| is) my (?:job|occupation)\b|"
-         r"\bwhat do i work as\b", ("occupation", "employer")),
+        (
+            r"\bwhat do i do for a living\b|\bwhat(?:'s| is) my (?:job|occupation)\b|"
+            r"\bwhat do i work as\b",
+            ("occupation", "employer"),
+        ),
         (r"\bhow old am i\b|\bmy age\b", ("age",)),
         (r"\bwhen(?:'s| is) my birthday\b", ("birthday",)),
-        (r"\bwhat (?:do|don't) i (?:like|love|enjoy|hate|dislike)\b|\bmy (?:likes|preferences)\b",
-         ("preference:", "favorite:")),
+        (
+            r"\bwhat (?:do|don't) i (?:like|love|enjoy|hate|dislike)\b|\bmy (?:likes|preferences)\b",
+            ("preference:", "favorite:"),
+        ),
         (r"\bmy favou?rite\b", ("favorite:",)),
         (r"\bwhat are my plans\b|\bwhat am i planning\b|\bmy plans\b", ("plan:",)),
         (r"\bwhat languages? do i speak\b", ("language:",)),
@@ -75,7 +82,9 @@ class BuiltinResponder:
         return " ".join(parts)
 
     def _answer(self, text: str, context: DraftContext, quote: bool) -> str | None:
-        if "?" not in text and not re.match(r"^\s*(?:what|where|who|when|how|do|am|tell)\b", text, re.I):
+        if "?" not in text and not re.match(
+            r"^\s*(?:what|where|who|when|how|do|am|tell)\b", text, re.I
+        ):
             return None
         if _TASKS_Q.search(text):
             if not context.open_tasks:
@@ -93,16 +102,20 @@ class BuiltinResponder:
         if wanted:
             found = _matching(context.profile, wanted)
             if found:
-                return "You told me that " + _join([_second_person(b.statement) for b in found]) + "."
+                return (
+                    "You told me that " + _join([_second_person(b.statement) for b in found]) + "."
+                )
             if any(m.kind == "episode" for m in context.recalled) and quote:
                 return self._from_episodes(context.recalled)
             return "I don't know that yet: you haven't told me."
         if context.recalled:
             beliefs = [m for m in context.recalled if m.kind == "belief"]
             if beliefs:
-                return "From what you've told me: " + _join(
-                    [_second_person(m.text) for m in beliefs[:3]]
-                ) + "."
+                return (
+                    "From what you've told me: "
+                    + _join([_second_person(m.text) for m in beliefs[:3]])
+                    + "."
+                )
             if quote:
                 return self._from_episodes(context.recalled)
         return None
@@ -141,7 +154,7 @@ def _matching(profile: Sequence[Belief], keys: tuple[str, ...]) -> list[Belief]:
     found = []
     for belief in profile:
         for key in keys:
-            if (key.endswith(":") or key == "") and belief.key.startswith(key) or belief.key == key:
+            if ((key.endswith(":") or key == "") and belief.key.startswith(key)) or belief.key == key:
                 found.append(belief)
                 break
     return found[:8]

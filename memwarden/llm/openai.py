@@ -38,8 +38,7 @@ class OpenAICompatible:
 
         if not base_url and not api_key:
             raise ConfigError(
-                "the openai backend needs MEMWARDEN_LLM_BASE_URL (a local server) "
-                "or OPENAI_API_KEY"
+                "the openai backend needs MEMWARDEN_LLM_BASE_URL (a local server) or OPENAI_API_KEY"
             )
         self.model = model
         # The SDK retries connection errors, 408/409/429 and 5xx with exponential backoff.
@@ -93,7 +92,9 @@ def _memory_block(context: DraftContext) -> str:
     lines += [f"- {b.statement}" for b in context.profile[:30]]
     lines += [f"- (said earlier) {m.text}" for m in context.recalled if m.kind == "episode"]
     if context.new_facts:
-        lines.append("Facts the user just stated: " + "; ".join(f.statement for f in context.new_facts))
+        lines.append(
+            "Facts the user just stated: " + "; ".join(f.statement for f in context.new_facts)
+        )
     if context.tasks_created:
         lines.append("Tasks you created this turn, as asked: " + "; ".join(context.tasks_created))
     if context.open_tasks:

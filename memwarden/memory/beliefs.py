@@ -215,7 +215,9 @@ def apply_facts(
     return changes
 
 
-def _add_source(conn: Connection, user_id: str, belief_id: int, episode_id: int, now: datetime) -> None:
+def _add_source(
+    conn: Connection, user_id: str, belief_id: int, episode_id: int, now: datetime
+) -> None:
     known = conn.execute(
         select(belief_sources.c.belief_id).where(
             belief_sources.c.belief_id == belief_id, belief_sources.c.episode_id == episode_id

@@ -12,7 +12,14 @@ from sqlalchemy import Connection, func, insert, select
 
 from ..store.schema import episodes
 
-__all__ = ["Episode", "count_episodes", "get_episode", "get_episodes", "insert_episode", "iter_episodes"]
+__all__ = [
+    "Episode",
+    "count_episodes",
+    "get_episode",
+    "get_episodes",
+    "insert_episode",
+    "iter_episodes",
+]
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,30 @@ _STOP_OBJECT = re.compile(
     r"a lot|lots|now|anymore|these days|as well)\b.*$"
 )
 _VAGUE = {
-    "it", "that", "this", "them", "you", "him", "her", "those", "these", "the idea",
-    "the way", "what", "how", "when", "to", "a", "an", "the", "being", "something",
-    "anything", "everything", "nothing", "one",
+    "it",
+    "that",
+    "this",
+    "them",
+    "you",
+    "him",
+    "her",
+    "those",
+    "these",
+    "the idea",
+    "the way",
+    "what",
+    "how",
+    "when",
+    "to",
+    "a",
+    "an",
+    "the",
+    "being",
+    "something",
+    "anything",
+    "everything",
+    "nothing",
+    "one",
 }
 _FAMILY = (
     "wife|husband|partner|girlfriend|boyfriend|fiancee|fiancé|fiance|son|daughter|brother|"
@@ -35,7 +56,9 @@ _FAMILY = (
     "cousin|best friend|dog|cat|puppy|kitten|rabbit|parrot|horse|boss|manager"
 )
 _FAVORITE = r"(?:favou?rite)\s+([a-z]+(?:\s+[a-z]+)?)"
-_HEDGE = re.compile(r"\b(?:if|would|wish|maybe|perhaps|suppose|imagine|pretend|hypothetically)\b", re.I)
+_HEDGE = re.compile(
+    r"\b(?:if|would|wish|maybe|perhaps|suppose|imagine|pretend|hypothetically)\b", re.I
+)
 
 
 def sentences(text: str) -> Iterator[str]:
@@ -181,7 +204,7 @@ def _obj_fact(key: str, raw: str, *, keyed: bool = False) -> Fact | None:
 
 def _preference(raw: str, polarity: str) -> Fact | None:
     obj = _clean_object(raw)
-    if obj is None or obj.startswith("to ") and len(obj.split()) < 2:
+    if obj is None or (obj.startswith("to ") and len(obj.split()) < 2):
         return None
     return Fact(f"preference:{obj}", polarity, 0.8)
 
@@ -222,7 +245,9 @@ def extract_facts(text: str) -> list[Fact]:
     return list(found.values())
 
 
-_NEGATION = re.compile(r"\b(?:not|never|no longer|don't|do not|didn't|won't|isn't)\s+(?:\w+\s+){0,1}$", re.I)
+_NEGATION = re.compile(
+    r"\b(?:not|never|no longer|don't|do not|didn't|won't|isn't)\s+(?:\w+\s+){0,1}$", re.I
+)
 
 
 def _negated(sentence: str, start: int) -> bool:

@@ -79,7 +79,9 @@ _NOT_A_REQUEST = re.compile(
     re.IGNORECASE,
 )
 
-_POLITE = re.compile(r"^\s*(?:can|could|would|will) you (?:please )?(?=remind|add|create|make|put|set)", re.I)
+_POLITE = re.compile(
+    r"^\s*(?:can|could|would|will) you (?:please )?(?=remind|add|create|make|put|set)", re.I
+)
 
 
 def parse_task_request(text: str) -> str | None:
@@ -94,15 +96,26 @@ def parse_task_request(text: str) -> str | None:
     for pattern in _REQUESTS:
         match = pattern.search(stripped)
         if match:
-            title = re.sub(r"\s+", " ", match["title"]).strip(" .!,;:")
+            title = normalise_title(match["title"])
             if 2 <= len(title) <= 500:
-                return title[0].upper() + title[1:]
+                return title
     return None
+
+
+def normalise_title(raw: str) -> str:
+    """One line, no trailing punctuation, a capital first letter."""
+    title = re.sub(r"\s+", " ", raw).strip(" .!,;:")
+    return title[:1].upper() + title[1:]
 
 
 def _task(row: Any) -> Task:
     return Task(
-        row.id, row.user_id, row.title, row.status, row.created_at, row.updated_at,
+        row.id,
+        row.user_id,
+        row.title,
+        row.status,
+        row.created_at,
+        row.updated_at,
         row.source_episode_id,
     )
 
@@ -143,9 +156,11 @@ def create_task(
     conn: Connection, user_id: str, title: str, now: datetime, episode_id: int | None = None
 ) -> Task:
     """Create an open task and its ``created`` event."""
-    title = title.strip()
+    title = normalise_title(title)
     if not title:
         raise InputError("a task needs a title")
+    if len(title) > 500:
+        raise InputError("a task title is at most 500 characters")
     task_id = int(
         conn.execute(
             insert(tasks)
@@ -200,8 +215,12 @@ def set_status(
         .values(status=status.value, updated_at=now)
     )
     event = {"done": "completed", "cancelled": "cancelled", "open": "updated"}[status.value]
-    _record(conn, user_id, task_id, event, now, episode_id, {"from": task.status, "to": status.value})
-    return Task(task.id, user_id, task.title, status.value, task.created_at, now, task.source_episode_id)
+    _record(
+        conn, user_id, task_id, event, now, episode_id, {"from": task.status, "to": status.value}
+    )
+    return Task(
+        task.id, user_id, task.title, status.value, task.created_at, now, task.source_episode_id
+    )
 
 
 def list_events(

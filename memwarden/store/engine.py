@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from ..errors import ConfigError
 from ..settings import Settings
@@ -47,7 +46,9 @@ def make_engine(settings: Settings) -> Engine:
             max_overflow=settings.max_overflow,
             pool_pre_ping=True,
         )
-    raise ConfigError(f"unsupported database {backend!r}: use a SQLite path or postgresql+psycopg://")
+    raise ConfigError(
+        f"unsupported database {backend!r}: use a SQLite path or postgresql+psycopg://"
+    )
 
 
 def _sqlite_engine(database: str, settings: Settings) -> Engine:
@@ -56,9 +57,15 @@ def _sqlite_engine(database: str, settings: Settings) -> Engine:
     kwargs: dict[str, Any] = {"module": sqlite_module()}
     if database in ("", ":memory:"):
         raise ConfigError("memwarden needs a SQLite file, not an in-memory database")
-    # One connection per checkout: SQLite connections are cheap, and NullPool means no
-    # connection outlives a restore that swaps the file underneath.
-    engine = create_engine(f"sqlite:///{database}", poolclass=NullPool, **kwargs)
+    # Pooled connections: closing the last connection to a WAL database checkpoints and
+    # removes the WAL, which would cost milliseconds on every turn.  Store.close()
+    # disposes of the pool (restore does so before swapping the file).
+    engine = create_engine(
+        f"sqlite:///{database}",
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        **kwargs,
+    )
     busy = settings.busy_timeout_ms
 
     @event.listens_for(engine, "connect")

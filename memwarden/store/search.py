@@ -54,14 +54,18 @@ class SqliteSearch:
             return []
         body = " OR ".join(map(fts5_phrase, words))
         match = f"user_id : {fts5_phrase(user_id)} AND {column} : ({body})"
+        # The index query runs first, materialised: left to itself the planner would walk
+        # the user's rows and probe the index once per row.  The join then re-checks the
+        # owner, since an FTS phrase on user_id is a fast filter, not an exact one.
         rows = conn.execute(
             text(
-                f"SELECT f.rowid, -bm25({fts}, 0.0, 1.0) AS score FROM {fts} AS f "
-                f"JOIN {table} AS t ON t.id = f.rowid "
-                f"WHERE {fts} MATCH :match AND t.user_id = :user_id "
-                "ORDER BY score DESC LIMIT :limit"
+                f"WITH hits AS MATERIALIZED ("
+                f"SELECT rowid AS id, -bm25({fts}, 0.0, 1.0) AS score FROM {fts} "
+                f"WHERE {fts} MATCH :match ORDER BY score DESC LIMIT :fetch) "
+                f"SELECT hits.id, hits.score FROM hits JOIN {table} AS t ON t.id = hits.id "
+                "WHERE t.user_id = :user_id ORDER BY hits.score DESC LIMIT :limit"
             ),
-            {"match": match, "user_id": user_id, "limit": limit},
+            {"match": match, "user_id": user_id, "limit": limit, "fetch": limit * 2 + 10},
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 

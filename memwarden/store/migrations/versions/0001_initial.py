@@ -223,7 +223,10 @@ def _sqlite_at_least(*version: int) -> bool:
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "sqlite":
-        for table, fts in (("episodes", "episodes_fts"), ("semantic_beliefs", "semantic_beliefs_fts")):
+        for table, fts in (
+            ("episodes", "episodes_fts"),
+            ("semantic_beliefs", "semantic_beliefs_fts"),
+        ):
             for suffix in ("ai", "ad", "au"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_{suffix}")
             op.execute(f"DROP TABLE IF EXISTS {fts}")

@@ -1,0 +1,5 @@
+"""``python -m memwarden``."""
+
+from memwarden.cli import main
+
+main()

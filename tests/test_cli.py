@@ -1,0 +1,85 @@
+"""The command line: one JSON document on stdout, logs elsewhere, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _run(*args: str, db: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
+    env["MEMWARDEN_DB"] = str(db)
+    return subprocess.run(
+        [sys.executable, "-m", "memwarden", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=input,
+        timeout=60,
+    )
+
+
+def test_turn_json_prints_one_document_and_logs_to_stderr(db_path: Path) -> None:
+    proc = _run("turn", "--user", "ana", "I live in Porto", "--json", db=db_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {"episode_id", "reply", "action", "draft_total_score", "recalled", "tasks"} <= set(doc)
+    assert doc["episode_id"] == 1
+    assert "[EPISODE] Episode 1 created (score: 0.0, action: NONE)" in proc.stderr
+    assert "[EPISODE]" not in proc.stdout
+
+
+def test_turn_json_command_has_turn_shape(db_path: Path) -> None:
+    proc = _run("turn", "--user", "ana", "/task add buy milk", "--json", db=db_path)
+    doc = json.loads(proc.stdout)
+    assert doc["episode_id"] is None
+    assert doc["command"] == "/task"
+    assert doc["result"]["title"] == "Buy milk"
+
+
+def test_turn_empty_user_is_one_line_error(db_path: Path) -> None:
+    proc = _run("turn", "--user", " ", "hello", db=db_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.strip() == "error: a user id is required"
+
+
+def test_turn_bad_database_url_is_one_line_error(tmp_path: Path) -> None:
+    proc = _run("--db", "mysql://x/y", "turn", "-u", "ana", "hi", db=tmp_path / "x.db")
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "unsupported database" in proc.stderr
+
+
+def test_db_upgrade_and_current(db_path: Path) -> None:
+    assert _run("db", "current", db=db_path).returncode == 1  # blank: not at head
+    up = _run("db", "upgrade", db=db_path)
+    assert up.returncode == 0 and "database at 0001" in up.stdout
+    current = _run("db", "current", "--json", db=db_path)
+    assert current.returncode == 0
+    assert json.loads(current.stdout)["at_head"] is True
+
+
+@pytest.mark.parametrize("command", [["chat"], ["turn"], ["db", "upgrade"], ["db", "current"]])
+def test_help_has_example(command: list[str], db_path: Path) -> None:
+    proc = _run(*command, "--help", db=db_path)
+    assert proc.returncode == 0
+    assert "Example" in proc.stdout and "memwarden" in proc.stdout
+
+
+def test_chat_session_remembers_across_lines(db_path: Path) -> None:
+    proc = _run(
+        "chat",
+        "--user",
+        "ana",
+        db=db_path,
+        input="My name is Ana.\nI live in Porto.\nWhere do I live?\n/bogus\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "You told me that you live in Porto." in proc.stdout
+    assert "unknown command /bogus" in proc.stdout
