@@ -2,14 +2,15 @@
 
     python -m benchmarks.bench_turn [--episodes 100000] [--users 100] [--turns 2000]
 
-Preloads N episodes across U users (cached in /tmp by size), then runs T turns on random
-users with a mix of facts, questions, task requests and chit-chat, and prints turns per
-second and p50/p95/p99 latency.
+Preloads N episodes across U users (cached in /tmp by size), their texts drawn from real
+conversation turns (LoCoMo), then replays T such turns on random users through
+``Agent.turn`` with the builtin LLM, and prints turns per second and p50/p95/p99 latency.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import time
@@ -26,23 +27,26 @@ from memwarden.store.schema import episodes, risk_log
 
 from .machine import describe
 
-WORDS = ["garden", "coffee", "train", "berlin", "porto", "museum", "concert", "recipe", "dentist", "meeting", "project", "budget", "holiday", "flight", "passport", "sister", "brother", "dog", "cat", "hiking", "running", "book", "movie", "piano", "guitar", "weather", "rain", "sunny", "office", "deadline", "report", "invoice", "birthday", "party", "dinner", "lunch", "market", "bicycle", "car", "repair", "plumber", "school", "homework", "exam", "doctor", "gym", "yoga", "swimming", "beach"]
-
-TEMPLATES = [
-    "I went to the {a} with my {b} and it was great.",
-    "Do you think the {a} will be open on Sunday?",
-    "I love {a}.",
-    "Remind me to call the {a} about the {b}.",
-    "Where do I live?",
-    "What do you remember about the {a}?",
-    "My {b} is worried about the {a}.",
-    "I live in {c}.",
-    "Tell me something about {a} and {b}.",
-]
-CITIES = ["Porto", "Berlin", "Lisbon", "Madrid", "Oslo", "Vienna"]
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "../shared/datasets/locomo/locomo_dev.json"
 
 
-def preload(path: Path, n_episodes: int, n_users: int, seed: int = 7) -> None:
+def corpus(path: Path) -> list[str]:
+    """Real conversational turns (LoCoMo's dialog texts) to preload and to replay."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    texts = [
+        turn["text"]
+        for conv in data
+        for key, session in conv["conversation"].items()
+        if key.startswith("session_") and isinstance(session, list)
+        for turn in session
+        if turn.get("text")
+    ]
+    if not texts:
+        raise SystemExit(f"no dialog turns in {path}")
+    return texts
+
+
+def preload(path: Path, texts: list[str], n_episodes: int, n_users: int, seed: int = 7) -> None:
     """Bulk-insert synthetic episodes (and their risk rows) through the real schema."""
     rng = random.Random(seed)
     store = Store.open(Settings(db=str(path)))
@@ -52,9 +56,7 @@ def preload(path: Path, n_episodes: int, n_users: int, seed: int = 7) -> None:
     for offset in range(0, n_episodes, batch):
         rows, risks = [], []
         for i in range(offset, min(n_episodes, offset + batch)):
-            text = rng.choice(TEMPLATES).format(
-                a=rng.choice(WORDS), b=rng.choice(WORDS), c=rng.choice(CITIES)
-            )
+            text = rng.choice(texts)
             ts = start + timedelta(seconds=i * 2)
             user = f"user{rng.randrange(n_users)}"
             rows.append(
@@ -95,12 +97,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--turns", type=int, default=2000)
     parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="LoCoMo-format JSON")
     args = parser.parse_args()
 
-    path = args.db or Path(f"/tmp/memwarden-bench-turn-{args.episodes}-{args.users}.db")
+    path = args.db or Path(f"/tmp/memwarden-bench-turn-locomo-{args.episodes}-{args.users}.db")
+    texts = corpus(args.corpus)
     if not path.exists():
         t0 = time.perf_counter()
-        preload(path, args.episodes, args.users)
+        preload(path, texts, args.episodes, args.users)
         print(f"preloaded {args.episodes:,} episodes in {time.perf_counter() - t0:.1f}s -> {path}")
     print(describe())
     print(
@@ -114,9 +118,7 @@ def main() -> None:
             agent.turn("warmup", "hello there")
         t_start = time.perf_counter()
         for _ in range(args.turns):
-            text = rng.choice(TEMPLATES).format(
-                a=rng.choice(WORDS), b=rng.choice(WORDS), c=rng.choice(CITIES)
-            )
+            text = rng.choice(texts)
             user = f"user{rng.randrange(args.users)}"
             t0 = time.perf_counter()
             agent.turn(user, text)

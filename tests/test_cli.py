@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from memwarden.store.migrate import head_revision
+
 
 def _run(*args: str, db: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
@@ -59,7 +61,7 @@ def test_turn_bad_database_url_is_one_line_error(tmp_path: Path) -> None:
 def test_db_upgrade_and_current(db_path: Path) -> None:
     assert _run("db", "current", db=db_path).returncode == 1  # blank: not at head
     up = _run("db", "upgrade", db=db_path)
-    assert up.returncode == 0 and "database at 0001" in up.stdout
+    assert up.returncode == 0 and f"database at {head_revision()}" in up.stdout
     current = _run("db", "current", "--json", db=db_path)
     assert current.returncode == 0
     assert json.loads(current.stdout)["at_head"] is True

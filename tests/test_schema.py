@@ -140,10 +140,28 @@ EXPECTED: dict[
         set(),
         {"ix_governance_log_ts", "ix_governance_log_user_id"},
     ),
+    "api_users": (
+        [("user_id", "VARCHAR(255)", 1, 1), ("admin", "BOOLEAN", 1, 0), ("created_at", DT, 1, 0)],
+        set(),
+        {"sqlite_autoindex_api_users_1"},
+    ),
+    "api_keys": (
+        [
+            ("id", INT, 1, 1),
+            ("key_id", "VARCHAR(16)", 1, 0),
+            UID,
+            ("key_hash", "VARCHAR(64)", 1, 0),
+            ("label", "VARCHAR(100)", 0, 0),
+            ("created_at", DT, 1, 0),
+            ("revoked_at", DT, 0, 0),
+        ],
+        {("user_id", "api_users", "user_id", "CASCADE")},
+        {"ix_api_keys_user_id", "sqlite_autoindex_api_keys_1"},
+    ),
 }
 FULLTEXT = {
-    "episodes_fts": ["user_id", "user_input"],
-    "semantic_beliefs_fts": ["user_id", "statement"],
+    "episodes_fts": ["body"],
+    "semantic_beliefs_fts": ["body"],
 }
 TRIGGERS = {f"{t}_{s}" for t in ("episodes", "semantic_beliefs") for s in ("ai", "ad", "au")}
 

@@ -113,7 +113,7 @@ def test_turn_rolls_back_whole_write_when_store_fails(agent: Agent, db_path: Pat
     for table in ("episodes", "risk_log", "semantic_beliefs", "belief_history", "tasks"):
         assert _count(db_path, table) == 0, table
     with sqlite3.connect(db_path) as conn:
-        hits = conn.execute("SELECT COUNT(*) FROM episodes_fts WHERE episodes_fts MATCH 'bank'")
+        hits = conn.execute("SELECT COUNT(*) FROM episodes_fts")
         assert hits.fetchone()[0] == 0
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from ..errors import ConfigError
 from ..settings import Settings
+from . import textindex
 
 __all__ = ["WRITE", "make_engine", "sqlite_module", "sqlite_version"]
 
@@ -81,6 +82,8 @@ def _sqlite_engine(database: str, settings: Settings) -> Engine:
         # Deleted content is overwritten with zeros on disk, not just unlinked.
         cur.execute("PRAGMA secure_delete = ON")
         cur.close()
+        # The full-text triggers call this function (see textindex.py).
+        textindex.register(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -12,6 +12,8 @@ from typing import Protocol
 
 from sqlalchemy import Connection, text
 
+from .textindex import query_tokens
+
 __all__ = ["SearchBackend", "SqliteSearch", "fts5_phrase"]
 
 
@@ -37,46 +39,42 @@ def fts5_phrase(value: str) -> str:
 
 
 class SqliteSearch:
-    """FTS5 with BM25 ranking; the index is kept in sync by triggers (see migrations)."""
+    """FTS5 with BM25 ranking over per-user tagged stems (see :mod:`.textindex`)."""
 
     def _search(
         self,
         conn: Connection,
         table: str,
         fts: str,
-        column: str,
         user_id: str,
         terms: Sequence[str],
         limit: int,
     ) -> list[tuple[int, float]]:
-        words = [t for t in dict.fromkeys(terms) if t.strip()]
-        if not words or limit <= 0:
+        wanted = query_tokens(user_id, terms)
+        if not wanted or limit <= 0:
             return []
-        body = " OR ".join(map(fts5_phrase, words))
-        match = f"user_id : {fts5_phrase(user_id)} AND {column} : ({body})"
-        # The index query runs first, materialised: left to itself the planner would walk
-        # the user's rows and probe the index once per row.  The join then re-checks the
-        # owner, since an FTS phrase on user_id is a fast filter, not an exact one.
+        match = " OR ".join(map(fts5_phrase, wanted))
+        # The tag scopes the index to the user; the join re-checks the owner, since a
+        # tag is a fast filter, not a proof.  The index query is materialised first so
+        # the planner cannot turn it into one index probe per row of the user.
         rows = conn.execute(
             text(
                 f"WITH hits AS MATERIALIZED ("
-                f"SELECT rowid AS id, -bm25({fts}, 0.0, 1.0) AS score FROM {fts} "
+                f"SELECT rowid AS id, -bm25({fts}) AS score FROM {fts} "
                 f"WHERE {fts} MATCH :match ORDER BY score DESC LIMIT :fetch) "
                 f"SELECT hits.id, hits.score FROM hits JOIN {table} AS t ON t.id = hits.id "
                 "WHERE t.user_id = :user_id ORDER BY hits.score DESC LIMIT :limit"
             ),
-            {"match": match, "user_id": user_id, "limit": limit, "fetch": limit * 2 + 10},
+            {"match": match, "user_id": user_id, "limit": limit, "fetch": limit + 10},
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def search_episodes(
         self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
     ) -> list[tuple[int, float]]:
-        return self._search(conn, "episodes", "episodes_fts", "user_input", user_id, terms, limit)
+        return self._search(conn, "episodes", "episodes_fts", user_id, terms, limit)
 
     def search_beliefs(
         self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
     ) -> list[tuple[int, float]]:
-        return self._search(
-            conn, "semantic_beliefs", "semantic_beliefs_fts", "statement", user_id, terms, limit
-        )
+        return self._search(conn, "semantic_beliefs", "semantic_beliefs_fts", user_id, terms, limit)

@@ -180,35 +180,36 @@ def upgrade() -> None:
 
 
 def _sqlite_fulltext() -> None:
-    """FTS5 indexes over episodes and beliefs, kept in sync by triggers.
+    """Contentless FTS5 indexes over episodes and beliefs, kept in sync by triggers.
 
-    Triggers run inside the writing transaction, so a row and its index entry are
-    committed (or rolled back) together.
+    The triggers index ``mw_fts(user_id, text)`` (memwarden/store/textindex.py): stems
+    tagged with their owner, so each user's postings are separate.  Triggers run inside
+    the writing transaction, so a row and its index entry commit or roll back together.
+    The function exists only on memwarden's own connections: rows of these two tables
+    are written through memwarden, never by hand.
     """
     for table, fts, body in (
         ("episodes", "episodes_fts", "user_input"),
         ("semantic_beliefs", "semantic_beliefs_fts", "statement"),
     ):
+        indexed_new = f"mw_fts(new.user_id, new.{body})"
+        indexed_old = f"mw_fts(old.user_id, old.{body})"
         op.execute(
-            f"CREATE VIRTUAL TABLE {fts} USING fts5(user_id, {body}, "
-            f"content='{table}', content_rowid='id', tokenize='porter unicode61')"
+            f"CREATE VIRTUAL TABLE {fts} USING fts5(body, content='', "
+            "tokenize='unicode61 remove_diacritics 2')"
         )
         op.execute(
             f"CREATE TRIGGER {table}_ai AFTER INSERT ON {table} BEGIN "
-            f"INSERT INTO {fts}(rowid, user_id, {body}) VALUES (new.id, new.user_id, new.{body}); "
-            "END"
+            f"INSERT INTO {fts}(rowid, body) VALUES (new.id, {indexed_new}); END"
         )
         op.execute(
             f"CREATE TRIGGER {table}_ad AFTER DELETE ON {table} BEGIN "
-            f"INSERT INTO {fts}({fts}, rowid, user_id, {body}) "
-            f"VALUES ('delete', old.id, old.user_id, old.{body}); END"
+            f"INSERT INTO {fts}({fts}, rowid, body) VALUES ('delete', old.id, {indexed_old}); END"
         )
         op.execute(
             f"CREATE TRIGGER {table}_au AFTER UPDATE OF user_id, {body} ON {table} BEGIN "
-            f"INSERT INTO {fts}({fts}, rowid, user_id, {body}) "
-            f"VALUES ('delete', old.id, old.user_id, old.{body}); "
-            f"INSERT INTO {fts}(rowid, user_id, {body}) VALUES (new.id, new.user_id, new.{body}); "
-            "END"
+            f"INSERT INTO {fts}({fts}, rowid, body) VALUES ('delete', old.id, {indexed_old}); "
+            f"INSERT INTO {fts}(rowid, body) VALUES (new.id, {indexed_new}); END"
         )
         # Deleted tokens are removed from the index at once (SQLite >= 3.42), instead of
         # lingering in old segments until a merge.
