@@ -88,6 +88,7 @@ def preload(path: Path, texts: list[str], n_episodes: int, n_users: int, seed: i
         with store.write() as conn:
             conn.execute(insert(episodes), rows)
             conn.execute(insert(risk_log), risks)
+    store.optimize()  # as an operator does after a bulk import
     store.close()
 
 

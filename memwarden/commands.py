@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["CommandOutcome", "Handler", "SlashCommands", "split_command"]
+__all__ = ["CommandOutcome", "Handler", "SlashCommands", "parse_id", "split_command"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,13 @@ class SlashCommands:
             return name, handler(user_id, args)
         except InputError as e:
             return name, CommandOutcome(str(e), ok=False)
+
+
+def parse_id(raw: str, prefix: str) -> int:
+    """``"45"`` or ``"episode_45"`` -> 45; anything else is an :class:`InputError`."""
+    value = raw.strip().lower()
+    if value.startswith(prefix + "_"):
+        value = value[len(prefix) + 1 :]
+    if not value.isdigit() or len(value) > 18:
+        raise InputError(f"not a {prefix} id: {raw!r}")
+    return int(value)

@@ -56,3 +56,20 @@ def current(
         out_console.print(f"current: {revision or 'blank'}  head: {head}")
     if revision != head:
         raise typer.Exit(1)
+
+
+@db_app.command("optimize")
+def optimize(ctx: typer.Context) -> None:
+    """Compact the full-text indexes and refresh statistics (after bulk imports).
+
+    Example:
+
+        memwarden db optimize
+    """
+    with edge():
+        store = Store.open(state(ctx).settings())
+        try:
+            store.optimize()
+        finally:
+            store.close()
+    out_console.print("optimized")

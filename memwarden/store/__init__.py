@@ -111,6 +111,15 @@ class Store:
         with self.read() as conn:
             conn.execute(text("SELECT 1"))
 
+    def optimize(self) -> None:
+        """Merge full-text index segments and refresh planner statistics.
+
+        Worth running after a bulk import: one merged index answers several times faster
+        than the many small segments that bulk inserts leave behind.
+        """
+        with self.write() as conn:
+            self.search.optimize(conn)
+
     def close(self) -> None:
         """Release every pooled connection."""
         self.engine.dispose()

@@ -32,6 +32,10 @@ class SearchBackend(Protocol):
         """(belief id, score) pairs, best first; higher score is better."""
         ...
 
+    def optimize(self, conn: Connection) -> None:
+        """Compact the full-text indexes (after bulk loads)."""
+        ...
+
 
 def fts5_phrase(value: str) -> str:
     """Quote ``value`` as an FTS5 string, so no input can be read as query syntax."""
@@ -68,6 +72,11 @@ class SqliteSearch:
             {"match": match, "user_id": user_id, "limit": limit, "fetch": limit + 10},
         )
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def optimize(self, conn: Connection) -> None:
+        for fts in ("episodes_fts", "semantic_beliefs_fts"):
+            conn.execute(text(f"INSERT INTO {fts}({fts}) VALUES ('optimize')"))
+        conn.execute(text("PRAGMA optimize"))
 
     def search_episodes(
         self, conn: Connection, user_id: str, terms: Sequence[str], limit: int

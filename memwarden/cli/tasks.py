@@ -1,0 +1,110 @@
+"""`memwarden tasks ...`: the user's explicit tasks."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from ..memory.taskbook import TaskBook
+from ..memory.tasks import Task
+from ..store import Store
+from .context import edge, out_console, print_json, state
+
+__all__ = ["tasks_app"]
+
+tasks_app = typer.Typer(help="List, add, complete and cancel a user's tasks.", no_args_is_help=True)
+USER = typer.Option(..., "--user", "-u", help="Whose tasks.", show_default=False)
+JSON = typer.Option(False, "--json", help="Print one JSON document.")
+
+
+def _book(ctx: typer.Context) -> TaskBook:
+    return TaskBook(Store.open(state(ctx).settings()))
+
+
+def _print(found: list[Task], as_json: bool) -> None:
+    if as_json:
+        print_json(found)
+        return
+    table = Table("id", "status", "title", "created")
+    for t in found:
+        table.add_row(str(t.id), t.status, t.title, f"{t.created_at:%Y-%m-%d %H:%M}")
+    out_console.print(table)
+
+
+@tasks_app.command("list")
+def list_(
+    ctx: typer.Context,
+    user: str = USER,
+    status: str = typer.Option("open", help="open, done, cancelled or all"),
+    as_json: bool = JSON,
+) -> None:
+    """List tasks.
+
+    Example:
+
+        memwarden tasks list --user ana --status all
+    """
+    with edge():
+        book = _book(ctx)
+        try:
+            found = book.list(user, status)
+        finally:
+            book.store.close()
+    _print(found, as_json)
+
+
+@tasks_app.command("add")
+def add(
+    ctx: typer.Context, title: str = typer.Argument(...), user: str = USER, as_json: bool = JSON
+) -> None:
+    """Add a task.
+
+    Example:
+
+        memwarden tasks add --user ana "Renew passport"
+    """
+    with edge():
+        book = _book(ctx)
+        try:
+            task = book.add(user, title)
+        finally:
+            book.store.close()
+    _print([task], as_json)
+
+
+@tasks_app.command("done")
+def done(
+    ctx: typer.Context, task_id: int = typer.Argument(...), user: str = USER, as_json: bool = JSON
+) -> None:
+    """Mark a task done.
+
+    Example:
+
+        memwarden tasks done --user ana 3
+    """
+    with edge():
+        book = _book(ctx)
+        try:
+            task = book.complete(user, task_id)
+        finally:
+            book.store.close()
+    _print([task], as_json)
+
+
+@tasks_app.command("cancel")
+def cancel(
+    ctx: typer.Context, task_id: int = typer.Argument(...), user: str = USER, as_json: bool = JSON
+) -> None:
+    """Cancel a task.
+
+    Example:
+
+        memwarden tasks cancel --user ana 3
+    """
+    with edge():
+        book = _book(ctx)
+        try:
+            task = book.cancel(user, task_id)
+        finally:
+            book.store.close()
+    _print([task], as_json)
