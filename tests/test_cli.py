@@ -85,3 +85,16 @@ def test_chat_session_remembers_across_lines(db_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "You told me that you live in Porto." in proc.stdout
     assert "unknown command /bogus" in proc.stdout
+
+
+def test_tasks_commands_add_done_and_isolation(db_path: Path) -> None:
+    added = _run("tasks", "add", "--user", "ana", "buy milk", "--json", db=db_path)
+    assert json.loads(added.stdout)[0]["title"] == "Buy milk"
+    other = _run("tasks", "done", "--user", "bob", "1", db=db_path)
+    assert other.returncode == 2 and other.stderr.strip() == "error: no task 1"
+    done = _run("tasks", "done", "--user", "ana", "1", "--json", db=db_path)
+    assert json.loads(done.stdout)[0]["status"] == "done"
+    listing = _run("tasks", "list", "--user", "ana", "--status", "all", "--json", db=db_path)
+    assert [t["status"] for t in json.loads(listing.stdout)] == ["done"]
+    bad = _run("tasks", "list", "--user", "ana", "--status", "bogus", db=db_path)
+    assert bad.returncode == 2 and "status must be one of" in bad.stderr
