@@ -23,7 +23,7 @@ from ..errors import (
 from ..settings import Settings
 from .engine import WRITE, make_engine
 from .migrate import current_revision, head_revision, upgrade
-from .search import SearchBackend, SqliteSearch
+from .search import PostgresSearch, SearchBackend, SqliteSearch
 
 __all__ = ["SearchBackend", "Store", "translate_errors"]
 
@@ -128,4 +128,6 @@ class Store:
 def _search_for(engine: Engine) -> SearchBackend:
     if engine.dialect.name == "sqlite":
         return SqliteSearch()
-    raise StoreError(f"full-text search is not implemented for {engine.dialect.name} yet")
+    if engine.dialect.name == "postgresql":
+        return PostgresSearch()
+    raise StoreError(f"full-text search is not implemented for {engine.dialect.name}")

@@ -41,6 +41,8 @@ def make_engine(settings: Settings) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url.database or "", settings)
     if backend == "postgresql":
+        if url.drivername == "postgresql":  # plain postgresql:// means psycopg 3 here
+            url = url.set(drivername="postgresql+psycopg")
         return create_engine(
             url,
             pool_size=settings.pool_size,

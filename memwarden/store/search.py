@@ -12,9 +12,9 @@ from typing import Protocol
 
 from sqlalchemy import Connection, text
 
-from .textindex import query_tokens
+from .textindex import query_tokens, tokens
 
-__all__ = ["SearchBackend", "SqliteSearch", "fts5_phrase"]
+__all__ = ["PostgresSearch", "SearchBackend", "SqliteSearch", "fts5_phrase"]
 
 
 class SearchBackend(Protocol):
@@ -87,3 +87,48 @@ class SqliteSearch:
         self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
     ) -> list[tuple[int, float]]:
         return self._search(conn, "semantic_beliefs", "semantic_beliefs_fts", user_id, terms, limit)
+
+
+class PostgresSearch:
+    """``tsvector`` columns (generated, GIN-indexed) ranked with ``ts_rank_cd``.
+
+    The vectors are generated columns, so they change in the same statement (and the
+    same transaction) as the rows they index.
+    """
+
+    def _search(
+        self,
+        conn: Connection,
+        table: str,
+        user_id: str,
+        terms: Sequence[str],
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        # Only letters and digits reach to_tsquery, so no input is read as query syntax.
+        words = list(dict.fromkeys(w for term in terms for w in tokens(term)))
+        if not words or limit <= 0:
+            return []
+        rows = conn.execute(
+            text(
+                f"SELECT t.id, ts_rank_cd(t.search_vector, q) AS score "
+                f"FROM {table} AS t, to_tsquery('english', :query) AS q "
+                "WHERE t.user_id = :user_id AND t.search_vector @@ q "
+                "ORDER BY score DESC, t.id DESC LIMIT :limit"
+            ),
+            {"query": " | ".join(words), "user_id": user_id, "limit": limit},
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def optimize(self, conn: Connection) -> None:
+        conn.execute(text("ANALYZE episodes"))
+        conn.execute(text("ANALYZE semantic_beliefs"))
+
+    def search_episodes(
+        self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
+    ) -> list[tuple[int, float]]:
+        return self._search(conn, "episodes", user_id, terms, limit)
+
+    def search_beliefs(
+        self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
+    ) -> list[tuple[int, float]]:
+        return self._search(conn, "semantic_beliefs", user_id, terms, limit)

@@ -170,13 +170,25 @@ def upgrade() -> None:
         sa.Column("error", sa.Text, nullable=True),
         sa.Column("latency_ms", sa.Float, nullable=False),
         sa.Column("ts", sa.DateTime, nullable=False),
-        sa.Column("timestamp", sa.DateTime, sa.Computed("ts")),
+        sa.Column("timestamp", sa.DateTime, sa.Computed("ts", persisted=True)),
     )
     op.create_index("ix_governance_log_ts", "governance_log", ["ts"])
     op.create_index("ix_governance_log_user_id", "governance_log", ["user_id"])
 
     if op.get_context().dialect.name == "sqlite":
         _sqlite_fulltext()
+    elif op.get_context().dialect.name == "postgresql":
+        _postgres_fulltext()
+
+
+def _postgres_fulltext() -> None:
+    """Generated ``tsvector`` columns with GIN indexes: always in step with their rows."""
+    for table, body in (("episodes", "user_input"), ("semantic_beliefs", "statement")):
+        op.execute(
+            f"ALTER TABLE {table} ADD COLUMN search_vector tsvector "
+            f"GENERATED ALWAYS AS (to_tsvector('english', {body})) STORED"
+        )
+        op.execute(f"CREATE INDEX ix_{table}_search_vector ON {table} USING gin (search_vector)")
 
 
 def _sqlite_fulltext() -> None:
