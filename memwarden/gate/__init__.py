@@ -14,16 +14,22 @@ from .base import (
     Regenerate,
     Span,
 )
+from .config import CategoryPolicy, GateConfig
+from .risk_gate import RiskGate, redact_secrets
 
 __all__ = [
     "Action",
     "Assessment",
     "Attempt",
+    "CategoryPolicy",
     "CategoryScore",
     "Gate",
+    "GateConfig",
     "GateDecision",
     "GateInput",
     "PassThroughGate",
     "Regenerate",
+    "RiskGate",
     "Span",
+    "redact_secrets",
 ]

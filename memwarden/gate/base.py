@@ -93,6 +93,9 @@ class GateDecision:
     reply: str
     assessment: Assessment  # of the first draft
     attempts: tuple[Attempt, ...] = field(default=())
+    # The first draft with secrets redacted, for storing instead of the raw draft
+    # (``None`` when the draft holds no secret).
+    redacted_draft: str | None = None
 
 
 class Regenerate(Protocol):

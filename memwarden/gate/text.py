@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "STOPWORDS",
@@ -46,6 +47,11 @@ class Sentence:
 
 def sentences(text: str) -> list[Sentence]:
     """Split ``text`` into sentences and lines, keeping offsets; blanks are dropped."""
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=256)
+def _sentences(text: str) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
     for match in _SENTENCE.finditer(text):
         raw = match.group(0)
@@ -55,7 +61,7 @@ def sentences(text: str) -> list[Sentence]:
         lead = len(raw) - len(raw.lstrip())
         start = match.start() + lead
         out.append(Sentence(start=start, end=start + len(stripped), text=stripped))
-    return out
+    return tuple(out)
 
 
 def stem(token: str) -> str:
@@ -73,17 +79,27 @@ def content_tokens(text: str) -> list[str]:
     return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
 
 
+_PLACEHOLDER = re.compile(r"\[[^\]\n]{0,40}\bredacted\]", re.IGNORECASE)
+_KEY = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w'’-]+|\b\w*\d[\w.,]*")
+
+
 def support_ratio(claim: str, sources: Iterable[str]) -> float:
     """Share of the content tokens of ``claim`` that occur in any of ``sources``.
 
-    1.0 when the claim has no content token (nothing to contradict).
+    Names and numbers are keys: if one of them is missing from the sources the claim is
+    unsupported (0.0) whatever the share.  1.0 when the claim has no content token.
     """
+    claim = _PLACEHOLDER.sub(" ", claim)
     claim_tokens = set(content_tokens(claim))
     if not claim_tokens:
         return 1.0
     known: set[str] = set()
     for source in sources:
         known.update(content_tokens(source))
+    for key in _KEY.findall(claim.strip()):
+        key_tokens = content_tokens(key)
+        if key_tokens and not set(key_tokens) <= known:
+            return 0.0
     return len(claim_tokens & known) / len(claim_tokens)
 
 
@@ -111,6 +127,12 @@ _DRAFT_INTRO = re.compile(
 
 
 def email_draft_regions(text: str) -> list[tuple[int, int]]:
+    """Offsets of letters/emails quoted in a reply for the *user* to send (see below)."""
+    return list(_email_draft_regions(text))
+
+
+@lru_cache(maxsize=256)
+def _email_draft_regions(text: str) -> tuple[tuple[int, int], ...]:
     """Offsets of letters/emails quoted in a reply for the *user* to send.
 
     A region opens at a greeting or ``Subject:`` line and closes after a sign-off line
@@ -119,7 +141,7 @@ def email_draft_regions(text: str) -> list[tuple[int, int]]:
     """
     regions: list[tuple[int, int]] = []
     if not _DRAFT_INTRO.search(text) and not re.search(r"^\s*subject\s*:", text, re.I | re.M):
-        return regions
+        return ()
     lines = text.splitlines(keepends=True)
     offset = 0
     start: int | None = None
@@ -137,7 +159,7 @@ def email_draft_regions(text: str) -> list[tuple[int, int]]:
         offset += len(line)
     if start is not None:
         regions.append((start, len(text)))
-    return regions
+    return tuple(regions)
 
 
 def in_regions(start: int, end: int, regions: Sequence[tuple[int, int]]) -> bool:

@@ -7,21 +7,25 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from ..base import GateInput
 from .base import Finding
 from .checksums import iban_valid, luhn_valid, ssn_valid
 
-__all__ = ["SecretsDetector", "find_secrets"]
+__all__ = ["SecretsDetector", "find_secrets", "mask"]
 
 CATEGORY = "secrets"
 
-_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
+_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])")
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|6(?:011|5|4[4-9]|2)|35|1800|2131)")
 _CARD_CONTEXT = re.compile(
     r"\b(?:card|visa|mastercard|amex|credit|debit|cc|pan|payment)\b", re.IGNORECASE
 )
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
+_IBAN = re.compile(
+    r"\b(?:[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?"
+    r"|[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){2,7}(?:[ ]?[a-z0-9]{1,4})?)\b"
+)
 _SSN = re.compile(r"(?<![\w-])(\d{3})([- .])(\d{2})\2(\d{4})(?![\w-])")
 _SSN_CONTEXT = re.compile(
     r"\b(?:ssn|social security(?: number| no\.?| #)?|social insurance number|sin)\b"
@@ -33,7 +37,8 @@ _NATIONAL_ID = re.compile(
     r" no\.?)?|id (?:card )?number|tax (?:id|number|code)|tin|nino|personal (?:id|number)|"
     r"driver'?s licen[cs]e(?: number| no\.?)?|licen[cs]e number|aadhaar(?: number)?|"
     r"bsn|nie|dni|steuer-?id|codice fiscale)\b"
-    r"[^\n\w]{0,6}(?:is|was|:|=|#|reads)?[^\n\w]{0,4}([A-Z0-9][A-Z0-9 -]{4,20}[A-Z0-9])\b",
+    r"(?:\s+(?:number|no\.?|#))?\s*(?:is|was|:|=|#|reads)\s*"
+    r"((?:[A-Z]{1,3}[ -])?[A-Z]{0,3}\d[\dA-Z]*(?:[ -]\d[\dA-Z]*){0,4}(?:[ -][A-Z]\b)?)",
     re.IGNORECASE,
 )
 _NINO = re.compile(r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
@@ -44,6 +49,9 @@ _PASSWORD = re.compile(
     r"\s*(?:is|was|will be|:|=|-|→|reads|set to|changed to)\s*"
     r"(\"[^\"\n]{3,64}\"|'[^'\n]{3,64}'|`[^`\n]{3,64}`|[^\s,;]{3,64})",
     re.IGNORECASE,
+)
+_PASSWORD_BARE = re.compile(
+    r"\b(?:password|passwd|passcode|passphrase)\s+(?!is\b|was\b)([^\s,;\"'`]{6,64})"
 )
 _URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:([^\s:/@]{3,})@[^\s/]+", re.I)
 _PRIVATE_KEY = re.compile(
@@ -63,7 +71,10 @@ _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
     ("SendGrid key", re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}")),
     ("Twilio key", re.compile(r"\bSK[0-9a-f]{32}\b")),
-    ("JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    (
+        "JSON web token",
+        re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    ),
     ("bearer token", re.compile(r"\bBearer\s+([A-Za-z0-9._~+/-]{20,}=*)")),
 )
 _GENERIC_SECRET = re.compile(
@@ -84,6 +95,22 @@ _COMMON_VALUES = frozenset(
 )
 
 
+def mask(value: str) -> str:
+    """``value`` with all but its last four letters or digits hidden (for logs)."""
+    if "\n" in value or len(value) > 80:
+        return value.split("\n", 1)[0][:40] + " …"
+    keep = 4 if len(value) >= 12 else 0
+    hidden = sum(c.isalnum() for c in value) - keep
+    out = []
+    for char in value:
+        if char.isalnum() and hidden > 0:
+            out.append("•")
+            hidden -= 1
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def _entropy(value: str) -> float:
     counts = Counter(value)
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
@@ -92,7 +119,7 @@ def _entropy(value: str) -> float:
 def _looks_like_password(raw: str) -> bool:
     quoted = raw[:1] in {'"', "'", "`"}
     value = raw.strip("\"'`").rstrip(".!?)")
-    if len(value) < 4 or _PLACEHOLDER.search(value):
+    if len(value) < 4 or _PLACEHOLDER.search(value) or value[:1] in {"[", "(", "{"}:
         return False
     if value.lower() in _COMMON_VALUES:
         return False
@@ -104,9 +131,35 @@ def _looks_like_password(raw: str) -> bool:
     return has_digit or has_symbol or mixed
 
 
+#: Literals one of which every token of ``_TOKENS`` contains (a cheap pre-filter).
+_TOKEN_LITERALS: dict[str, tuple[str, ...]] = {
+    "AWS access key id": ("AKIA", "ASIA", "AGPA", "AIDA", "AROA"),
+    "GitHub token": ("gh", "github_pat_"),
+    "GitLab token": ("glpat-",),
+    "Slack token": ("xox",),
+    "Stripe key": ("_live_", "_test_"),
+    "OpenAI-style secret key": ("sk-",),
+    "Google API key": ("AIza",),
+    "Hugging Face token": ("hf_",),
+    "npm token": ("npm_",),
+    "SendGrid key": ("SG.",),
+    "Twilio key": ("SK",),
+    "JSON web token": ("eyJ",),
+    "bearer token": ("Bearer",),
+}
+_PASSWORD_WORDS = ("pass", "pwd", "pin", "wi-fi key", "wifi key")
+_SECRET_WORDS = ("key", "secret", "token", "recovery", "seed phrase")
+
+
+def _digit_count(text: str) -> int:
+    return sum(map(text.count, "0123456789"))
+
+
 def find_secrets(text: str) -> list[Finding]:
     """Every secret or high-risk identifier in ``text``."""
     found: list[Finding] = []
+    lowered = text.lower()
+    digits = _digit_count(text)
 
     def add(start: int, end: int, reason: str, label: str, severity: float = 1.0) -> None:
         found.append(
@@ -114,38 +167,86 @@ def find_secrets(text: str) -> list[Finding]:
                 category=CATEGORY,
                 start=start,
                 end=end,
-                text=text[start:end],
+                text=mask(text[start:end]),
                 reason=reason,
                 severity=severity,
                 replacement=f"[{label} redacted]",
             )
         )
 
-    for match in _PRIVATE_KEY.finditer(text):
-        add(match.start(), match.end(), "private key block", "private key")
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group(0))
-        if not 13 <= len(digits) <= 19 or not luhn_valid(digits) or len(set(digits)) < 3:
+    if "PRIVATE KEY" in text:
+        for match in _PRIVATE_KEY.finditer(text):
+            add(match.start(), match.end(), "private key block", "private key")
+    if digits >= 5:
+        _identifiers(text, digits, add)
+    if any(word in lowered for word in _PASSWORD_WORDS):
+        _passwords(text, add)
+    if "://" in text and "@" in text:
+        for match in _URL_CREDENTIALS.finditer(text):
+            if not _PLACEHOLDER.search(match.group(1)):
+                add(match.start(1), match.end(1), "password in a connection URL", "password")
+    for label, pattern in _TOKENS:
+        if not any(literal in text for literal in _TOKEN_LITERALS[label]):
+            continue
+        for match in pattern.finditer(text):
+            group = 1 if pattern.groups else 0
+            value = match.group(group)
+            if _PLACEHOLDER.search(value) or len(set(value)) < 6:
+                continue
+            add(match.start(group), match.end(group), label, "API key")
+    if digits and any(word in lowered for word in _SECRET_WORDS):
+        for match in _GENERIC_SECRET.finditer(text):
+            value = match.group(1)
+            if _PLACEHOLDER.search(value) or _entropy(value) < 3.0:
+                continue
+            if not any(c.isdigit() for c in value):
+                continue
+            add(match.start(1), match.end(1), "API key or token", "API key", 0.9)
+    return _dedupe(found)
+
+
+_Add = Callable[..., None]
+
+
+def _identifiers(text: str, digits: int, add: _Add) -> None:
+    """Cards, IBANs, SSNs and national IDs (only looked for when there are digits)."""
+    for match in _CARD.finditer(text) if digits >= 13 else ():
+        number = re.sub(r"\D", "", match.group(0))
+        if not 12 <= len(number) <= 19 or not luhn_valid(number):
             continue
         window = text[max(0, match.start() - 40) : match.start()]
-        if _CARD_PREFIX.match(digits) or _CARD_CONTEXT.search(window):
+        context = _CARD_CONTEXT.search(window)
+        # Numbers of one or two repeated digits are rarely cards, unless called one.
+        if len(set(number)) < 3 and not context:
+            continue
+        # 12-digit numbers (Maestro) only next to a card word; 13+ with a known prefix too.
+        if context or (len(number) >= 13 and _CARD_PREFIX.match(number)):
             add(match.start(), match.end(), "payment card number (Luhn-valid)", "card number")
-    for match in _IBAN.finditer(text):
+    for match in _IBAN.finditer(text) if digits >= 10 else ():
         if iban_valid(match.group(0)):
             add(match.start(), match.end(), "IBAN with valid checksum", "IBAN")
-    for match in _SSN.finditer(text):
+    for match in _SSN.finditer(text) if digits >= 9 else ():
         if ssn_valid(match.group(1), match.group(3), match.group(4)):
             add(match.start(), match.end(), "US social security number", "SSN")
-    for match in _SSN_CONTEXT.finditer(text):
-        digits = match.group(1)
-        if ssn_valid(digits[:3], digits[3:5], digits[5:]):
+    for match in _SSN_CONTEXT.finditer(text) if digits >= 9 else ():
+        value = match.group(1)
+        if ssn_valid(value[:3], value[3:5], value[5:]):
             add(match.start(1), match.end(1), "social security number", "SSN")
     for match in _NATIONAL_ID.finditer(text):
         value = match.group(1)
-        if sum(c.isdigit() for c in value) >= 4 and not _PLACEHOLDER.search(value):
+        count = sum(c.isdigit() for c in value)
+        if (
+            count >= 5
+            and count * 2 >= len(value.replace(" ", ""))
+            and not _PLACEHOLDER.search(value)
+        ):
             add(match.start(1), match.end(1), "national ID or licence number", "ID number")
     for match in _NINO.finditer(text):
         add(match.start(), match.end(), "UK national insurance number", "ID number", 0.8)
+
+
+def _passwords(text: str, add: _Add) -> None:
+    """Passwords and PINs given after a password word."""
     for match in _PASSWORD.finditer(text):
         if _looks_like_password(match.group(1)):
             value = match.group(1)
@@ -155,24 +256,18 @@ def find_secrets(text: str) -> list[Finding]:
                 value = value[1:-1]
             value = value.rstrip(".!?)")
             add(start, start + len(value), "password or PIN", "password")
-    for match in _URL_CREDENTIALS.finditer(text):
-        if not _PLACEHOLDER.search(match.group(1)):
-            add(match.start(1), match.end(1), "password in a connection URL", "password")
-    for label, pattern in _TOKENS:
-        for match in pattern.finditer(text):
-            group = 1 if pattern.groups else 0
-            value = match.group(group)
-            if _PLACEHOLDER.search(value) or len(set(value)) < 6:
-                continue
-            add(match.start(group), match.end(group), label, "API key")
-    for match in _GENERIC_SECRET.finditer(text):
-        value = match.group(1)
-        if _PLACEHOLDER.search(value) or _entropy(value) < 3.0:
-            continue
-        if not any(c.isdigit() for c in value):
-            continue
-        add(match.start(1), match.end(1), "API key or token", "API key", 0.9)
-    return _dedupe(found)
+    for match in _PASSWORD_BARE.finditer(text):
+        value = match.group(1).rstrip(".!?)")
+        classes = sum(
+            (
+                any(c.isdigit() for c in value),
+                any(c.isupper() for c in value),
+                any(c.islower() for c in value),
+                any(not c.isalnum() for c in value),
+            )
+        )
+        if classes >= 3 and not _PLACEHOLDER.search(value) and value[:1] not in "[({<":
+            add(match.start(1), match.start(1) + len(value), "password", "password")
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -1,0 +1,54 @@
+"""`memwarden eval gate`: metrics, one JSON document, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CASES = Path(__file__).with_name("gate_cases.jsonl")
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
+    return subprocess.run(
+        [sys.executable, "-m", "memwarden", "eval", "gate", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_none_cli_json_is_one_document(tmp_path: Path) -> None:
+    proc = _run(str(CASES), "--json", "--rewrite")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["expected_action_hit_rate"] >= 0.95
+    assert len(doc["results"]) == sum(1 for line in CASES.open() if line.strip())
+    assert {"id", "action", "score", "categories"} <= set(doc["results"][0])
+
+
+def test_none_cli_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "draft": "hi"}\n', encoding="utf-8")
+    proc = _run(str(bad))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "expected_action" in proc.stderr
+
+
+def test_block_cli_threshold_failure_exits_1(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    row = {
+        "id": "c1",
+        "user_input": "hi",
+        "memory": [],
+        "draft": "Hello!",
+        "expected_action": "BLOCK",
+    }
+    cases.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    proc = _run(str(cases))
+    assert proc.returncode == 1
+    assert "expected_action_hit_rate" in proc.stdout
