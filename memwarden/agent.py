@@ -16,26 +16,30 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from .commands import CommandOutcome, SlashCommands
+from .clock import utcnow
+from .commands import SlashCommands, parse_id
 from .errors import ConcurrencyConflict, InputError
-from .gate import Gate, GateDecision, GateInput, PassThroughGate
+from .gate import Gate, GateConfig, GateDecision, GateInput, RiskGate, redact_secrets
 from .llm import ChatModel, DraftContext, DraftModel, from_settings
 from .logs import event
-from .clock import utcnow
 from .memory import tasks as task_store
 from .memory.beliefs import apply_facts, beliefs_by_key, list_beliefs
 from .memory.episodes import insert_episode
 from .memory.extract import extract_facts
 from .memory.facts import Fact
 from .memory.llm_extract import LLMExtractor
+from .memory.embeddings import embedder_for
+from .memory.indexing import TurnVectors, embed_turn, store_turn_vectors
 from .memory.recall import RecalledMemory, recall
+from .memory.taskbook import TaskBook
+from .memory.taskbook import register_commands as register_task_commands
 from .memory.tasks import Task
 from .settings import Settings
 from .store import Store
 from .store.schema import risk_log
 from .turn import TurnResult
 
-__all__ = ["MAX_INPUT_CHARS", "Agent"]
+__all__ = ["MAX_INPUT_CHARS", "Agent", "parse_id", "validate_user_id"]
 
 MAX_INPUT_CHARS = 20_000
 MAX_USER_ID = 255
@@ -64,7 +68,13 @@ class Agent:
             extractor = LLMExtractor(self.llm) if use_llm else extract_facts  # type: ignore[arg-type]
         self.extract = extractor
         self.commands = SlashCommands()
-        _register_task_commands(self)
+        self.tasks = TaskBook(store)
+        register_task_commands(self.commands, self.tasks)
+        # Imported here: memwarden.governance builds on this module (validate_user_id).
+        from .governance import Governance, register_commands
+
+        self.governance = Governance(store, settings)
+        register_commands(self.commands, self.governance)
 
     @classmethod
     def open(cls, settings: Settings, **kwargs: Any) -> Agent:
@@ -108,9 +118,15 @@ class Agent:
 
     def _turn(self, user_id: str, text: str) -> TurnResult:
         timings: dict[str, float] = {}
+        # What is stored of the user's words has its secrets masked: transcripts are
+        # kept, card numbers and passwords are not.  The draft model sees the original.
+        kept = redact_secrets(text)
         with _timed(timings, "extract_ms"):
-            facts = self.extract(text)
-            task_title = task_store.parse_task_request(text)
+            facts = self.extract(kept)
+            task_title = task_store.parse_task_request(kept)
+        embedder = embedder_for(self.settings)
+        with _timed(timings, "embed_ms"):  # the text's vector: recall query and episode vector
+            vectors = embed_turn(embedder, kept, [f.statement for f in facts])
         with _timed(timings, "recall_ms"), self.store.read() as conn:
             recalled = recall(
                 conn,
@@ -119,6 +135,8 @@ class Agent:
                 text,
                 episodes=self.settings.recall_episodes,
                 beliefs=self.settings.recall_beliefs,
+                embedder=embedder,
+                query_vector=vectors.text if vectors else None,
             )
             profile = list_beliefs(conn, user_id)[:200]
             previous = {k: b.value for k, b in beliefs_by_key(conn, user_id, (f.key for f in facts)).items()}
@@ -151,13 +169,21 @@ class Agent:
             )
         with _timed(timings, "store_ms"):
             episode_id, changes, touched = self._store_turn(
-                user_id, text, drafts[0], decision, facts, task_title, recalled, timings
+                user_id,
+                kept,
+                decision.redacted_draft or drafts[0],
+                decision,
+                facts,
+                task_title,
+                recalled,
+                timings,
+                vectors,
             )
         event(
             "EPISODE",
             "Episode %d created (score: %s, action: %s)",
             episode_id,
-            decision.draft_total_score,
+            float(decision.draft_total_score),
             decision.action.value,
         )
         return TurnResult(
@@ -182,6 +208,7 @@ class Agent:
         task_title: str | None,
         recalled: Sequence[RecalledMemory],
         timings: dict[str, float],
+        vectors: TurnVectors | None = None,
     ) -> tuple[int, list[Any], list[Task]]:
         # Everything a turn writes is one transaction: the episode, its risk_log row,
         # beliefs and tasks (and, by trigger, their full-text entries).  A concurrent
@@ -190,7 +217,8 @@ class Agent:
             try:
                 with self.store.write() as conn:
                     return self._write_turn(
-                        conn, user_id, text, draft, decision, facts, task_title, recalled, timings
+                        conn, user_id, text, draft, decision, facts, task_title, recalled, timings,
+                        vectors,
                     )
             except ConcurrencyConflict:
                 if attempt == WRITE_ATTEMPTS - 1:
@@ -209,6 +237,7 @@ class Agent:
         task_title: str | None,
         recalled: Sequence[RecalledMemory],
         timings: dict[str, float],
+        vectors: TurnVectors | None = None,
     ) -> tuple[int, list[Any], list[Task]]:
         now = utcnow()
         trace = {
@@ -244,6 +273,7 @@ class Agent:
             )
         )
         changes = apply_facts(conn, user_id, episode_id, facts, now)
+        store_turn_vectors(conn, user_id, episode_id, changes, vectors)
         touched = [task_store.create_task(conn, user_id, task_title, now, episode_id)] if task_title else []
         return episode_id, changes, touched
 
@@ -275,8 +305,8 @@ def risk_details(decision: GateDecision) -> dict[str, Any]:
 
 
 def default_gate(settings: Settings) -> Gate:
-    """The gate used when none is passed in."""
-    return PassThroughGate()
+    """The gate used when none is passed in: the risk gate, configured by settings."""
+    return RiskGate(GateConfig(max_rewrites=settings.gate_max_rewrites))
 
 
 def validate_user_id(user_id: str) -> str:
@@ -296,49 +326,3 @@ def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
         yield
     finally:
         timings[key] = round((time.perf_counter() - start) * 1000, 3)
-
-
-def _register_task_commands(agent: Agent) -> None:
-    def task(user_id: str, args: list[str]) -> CommandOutcome:
-        usage = "usage: /task add TITLE | /task list [open|done|cancelled|all] | /task done ID | /task cancel ID"
-        if not args:
-            raise InputError(usage)
-        verb, rest = args[0].lower(), args[1:]
-        now = utcnow()
-        if verb == "add":
-            if not rest:
-                raise InputError(usage)
-            with agent.store.write() as conn:
-                created = task_store.create_task(conn, user_id, " ".join(rest), now)
-            return CommandOutcome(f'Added task {created.id}: "{created.title}".', created)
-        if verb == "list":
-            status = rest[0].lower() if rest else "open"
-            if len(rest) > 1 or status not in ("open", "done", "cancelled", "all"):
-                raise InputError(usage)
-            with agent.store.read() as conn:
-                found = task_store.list_tasks(conn, user_id, None if status == "all" else status)
-            if not found:
-                return CommandOutcome(f"No {status} tasks." if status != "all" else "No tasks.", [])
-            lines = [f"{t.id}. [{t.status}] {t.title}" for t in found]
-            return CommandOutcome("\n".join(lines), found)
-        if verb in ("done", "complete", "cancel"):
-            if len(rest) != 1:
-                raise InputError(usage)
-            task_id = parse_id(rest[0], "task")
-            status = task_store.TaskStatus.CANCELLED if verb == "cancel" else task_store.TaskStatus.DONE
-            with agent.store.write() as conn:
-                changed = task_store.set_status(conn, user_id, task_id, status, now)
-            return CommandOutcome(f'Task {changed.id} is {changed.status}: "{changed.title}".', changed)
-        raise InputError(usage)
-
-    agent.commands.register("/task", task, "/task add TITLE | list | done ID | cancel ID")
-
-
-def parse_id(raw: str, prefix: str) -> int:
-    """``"45"`` or ``"episode_45"`` -> 45; anything else is an :class:`InputError`."""
-    value = raw.strip().lower()
-    if value.startswith(prefix + "_"):
-        value = value[len(prefix) + 1 :]
-    if not value.isdigit() or len(value) > 18:
-        raise InputError(f"not a {prefix} id: {raw!r}")
-    return int(value)

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
 
     recall_episodes: int = Field(default=5, ge=0, le=100)
     recall_beliefs: int = Field(default=8, ge=0, le=100)
+    embeddings: bool = Field(
+        default=True,
+        description="Dense recall with sentence embeddings when the [embeddings] extra is "
+        "installed; off (or without the extra) recall is lexical only.",
+    )
 
     gate_max_rewrites: int = Field(default=2, ge=0, le=10)
 
@@ -80,6 +85,16 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     log_backups: int = Field(default=5, ge=0)
+
+    # The HTTP service (memwarden serve).
+    rate_limit_per_s: float = Field(
+        default=10.0, ge=0, description="Requests per second per API key, sustained; 0: no limit."
+    )
+    rate_limit_burst: int = Field(default=30, ge=1, description="Requests per API key in a burst.")
+    max_body_bytes: int = Field(default=128 * 1024, ge=1024, description="Largest request body.")
+    backup_dir: Path | None = Field(
+        default=None, description="Where POST /v1/ops/backup writes; default: DB folder/backups."
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -138,3 +138,15 @@ def test_command_unknown_answers_without_episode(agent: Agent, db_path: Path) ->
     assert not result.ok
     assert "unknown command /frobnicate" in result.reply
     assert _count(db_path, "episodes") == 0
+
+
+def test_turn_stores_no_secret_from_user_or_draft(agent: Agent, db_path: Path) -> None:
+    card = "4111 1111 1111 1111"
+    result = agent.turn("ana", f"My card number is {card}, remind me to pay the bill with it.")
+    raw = b"".join(p.read_bytes() for p in db_path.parent.glob("memwarden.db*"))
+    assert card.encode() not in raw
+    assert card.replace(" ", "").encode() not in raw
+    with sqlite3.connect(db_path) as conn:
+        stored = conn.execute("SELECT user_input FROM episodes").fetchone()[0]
+    assert "remind me to pay the bill" in stored
+    assert card not in result.reply

@@ -10,6 +10,11 @@ from .context import State
 from .conversation import chat, turn
 from .db import db_app
 from .eval import eval_app
+from .serve import serve
+from .users import users_app
+from .tasks import tasks_app
+from .governance import register as register_governance
+from .ops import register as register_ops
 
 __all__ = ["app", "main"]
 
@@ -50,6 +55,11 @@ app.command()(chat)
 app.command()(turn)
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
+app.add_typer(users_app, name="users")
+app.command()(serve)
+app.add_typer(tasks_app, name="tasks")
+register_governance(app)
+register_ops(app)
 
 
 

@@ -47,7 +47,7 @@ def list_(
     with edge():
         book = _book(ctx)
         try:
-            found = book.list(user, status)
+            found = book.find(user, status)
         finally:
             book.store.close()
     _print(found, as_json)

@@ -1,39 +1,41 @@
 """Recall: find the user's memories that bear on what they just said.
 
-Lexical recall over the store's full-text index (BM25), for episodes and beliefs.
-Scores are normalised per kind to 0..1 so that they can be compared and shown in traces.
+Hybrid: lexical BM25 over the full-text index (term by term, with each turn's
+neighbours as context), dense cosine over sentence embeddings when the ``[embeddings]``
+extra is installed, fused with a few signals (:mod:`.fusion`): the named speaker, the
+time a "when" question asks about, a date the query names, and the beliefs the query
+matched (their source episodes).  Without embeddings the same pipeline runs on the
+lexical evidence alone.
+
+Each recalled memory carries its evidence for ``/trace``: ``lexical`` (BM25), ``dense``
+(cosine, None without embeddings), ``fused`` (the ranking score, z units) and the
+``signals`` that added to it; ``score`` is ``fused`` scaled to 0..1 within its kind.
 """
 
 from __future__ import annotations
 
-import re
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
+from ..store.schema import belief_sources, episodes
 from ..store.search import SearchBackend
 from .beliefs import get_beliefs
-from .episodes import get_episodes
+from .embeddings import Embedder
+from .fusion import Candidate, Weights, fuse
+from .query import STOP_WORDS, QueryPlan, plan_query, query_terms
+from .timeline import Timeline, timeline
 
-__all__ = ["RecalledMemory", "query_terms", "recall"]
+__all__ = ["STOP_WORDS", "RecalledMemory", "query_terms", "recall"]
 
-STOP_WORDS = frozenset(
-    """a about above after again against all am an and any are aren't as at be because been
-    before being below between both but by can can't cannot could couldn't did didn't do does
-    doesn't doing don't down during each few for from further had hadn't has hasn't have
-    haven't having he he'd he'll he's her here here's hers herself him himself his how how's
-    i i'd i'll i'm i've if in into is isn't it it's its itself let's me more most mustn't my
-    myself no nor not of off on once only or other ought our ours ourselves out over own same
-    shan't she she'd she'll she's should shouldn't so some such than that that's the their
-    theirs them themselves then there there's these they they'd they'll they're they've this
-    those through to too under until up very was wasn't we we'd we'll we're we've were weren't
-    what what's when when's where where's which while who who's whom why why's with won't
-    would wouldn't you you'd you'll you're you've your yours yourself yourselves tell know
-    please just also really like yes ok okay hey hi hello thanks thank""".split()
-)
-_WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
+TERM_LIMIT = 200  # BM25 hits read per query term
+DENSE_LIMIT = 100  # nearest episodes taken from the dense scores (200: same recall)
+DATE_LIMIT = 500  # episodes taken from a date the query names
 
 
 @dataclass(frozen=True)
@@ -43,38 +45,13 @@ class RecalledMemory:
     kind: str  # "episode" or "belief"
     id: int
     text: str
-    score: float  # fused score, 0..1
-    lexical: float  # raw BM25 (higher is better)
+    score: float  # fused score scaled to 0..1 within its kind
+    lexical: float  # BM25 (episodes: term by term, with neighbouring turns as context)
     matched: tuple[str, ...] = field(default=())
     when: datetime | None = None
-
-
-def query_terms(text: str) -> list[str]:
-    """The words of ``text`` worth searching for: lower-case, no stop words."""
-    words = [w.strip("'-") for w in _WORD.findall(text.lower())]
-    return [w for w in dict.fromkeys(words) if len(w) > 1 and w not in STOP_WORDS]
-
-
-def _stem(word: str) -> str:
-    # Crude, only for explaining matches ("lives", "living", "live" -> "liv"); the
-    # index itself stems with Porter.
-    for suffix in ("ing", "ies", "ied", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if word.endswith("e") and len(word) > 3 else word
-
-
-def _matched(terms: Sequence[str], text: str) -> tuple[str, ...]:
-    stems = {_stem(w) for w in _WORD.findall(text.lower())}
-    return tuple(t for t in terms if _stem(t) in stems)
-
-
-def _normalise(hits: list[tuple[int, float]]) -> dict[int, tuple[float, float]]:
-    if not hits:
-        return {}
-    top = max(score for _, score in hits) or 1.0
-    return {i: (max(0.0, s) / top if top > 0 else 0.0, s) for i, s in hits}
+    dense: float | None = None  # cosine similarity to the query; None without embeddings
+    fused: float = 0.0  # the score the ranking used (z units)
+    signals: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
 
 def recall(
@@ -85,29 +62,247 @@ def recall(
     *,
     episodes: int,
     beliefs: int,
+    embedder: Embedder | None = None,
+    query_vector: Any = None,
+    weights: Weights | None = None,
 ) -> list[RecalledMemory]:
-    """The user's memories most relevant to ``query``: beliefs first, then episodes."""
-    terms = query_terms(query)
-    if not terms:
+    """The user's memories most relevant to ``query``: beliefs first, then episodes.
+
+    With ``embedder`` (or a precomputed unit ``query_vector`` of its model), recall is
+    hybrid; without, lexical.
+    """
+    plan = plan_query(query)
+    pending: Future[Any] | None = None
+    if embedder is not None and query_vector is None and query.strip():
+        # Embed on the helper thread while this one reads the index (both release the GIL).
+        pending = _helper().submit(embedder.embed, [query])
+    elif not plan.terms and query_vector is None and not plan.dates:
         return []
-    out: list[RecalledMemory] = []
-    belief_hits = _normalise(search.search_beliefs(conn, user_id, terms, beliefs))
-    for belief_id, belief in get_beliefs(conn, user_id, list(belief_hits)).items():
-        score, raw = belief_hits[belief_id]
-        out.append(
-            RecalledMemory(
-                "belief", belief_id, belief.statement, score, raw,
-                _matched(terms, belief.statement), belief.updated_at,
-            )
+    weights = weights or Weights()
+    lexical = _lexical(conn, search, user_id, plan, beliefs, episodes)
+    if pending is not None:
+        query_vector = pending.result()[0]
+    vectors = None
+    if embedder is not None and query_vector is not None:
+        from .vectors import user_vectors
+
+        vectors = user_vectors(conn, user_id, embedder.model, embedder.dim)
+    found_beliefs, provenance = (
+        _beliefs(conn, user_id, plan, beliefs, lexical.beliefs, vectors, query_vector)
+        if beliefs > 0
+        else ([], {})
+    )
+    found_episodes = (
+        _episodes(
+            conn, user_id, plan, episodes, lexical, vectors, query_vector, provenance, weights
         )
-    episode_hits = _normalise(search.search_episodes(conn, user_id, terms, episodes))
-    for episode_id, episode in get_episodes(conn, user_id, list(episode_hits)).items():
-        score, raw = episode_hits[episode_id]
-        out.append(
-            RecalledMemory(
-                "episode", episode_id, episode.user_input, score, raw,
-                _matched(terms, episode.user_input), episode.when,
-            )
+        if episodes > 0
+        else []
+    )
+    return found_beliefs + found_episodes
+
+
+@dataclass
+class _Lexical:
+    beliefs: dict[int, float]
+    line: Timeline | None
+    term_hits: list[list[tuple[int, float]]]
+
+
+def _lexical(
+    conn: Connection,
+    search: SearchBackend,
+    user_id: str,
+    plan: QueryPlan,
+    beliefs: int,
+    episodes: int,
+) -> _Lexical:
+    """Everything recall reads from the full-text index and the timeline."""
+    found = (
+        dict(search.search_beliefs(conn, user_id, plan.terms, beliefs * 2))
+        if beliefs > 0 and plan.terms
+        else {}
+    )
+    line = timeline(conn, user_id) if episodes > 0 else None
+    hits = (
+        search.search_episode_terms(conn, user_id, plan.terms, TERM_LIMIT)
+        if line is not None and line.ids and plan.terms
+        else []
+    )
+    return _Lexical(found, line, hits)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _helper() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memwarden-embed")
+        return _pool
+
+
+def _beliefs(
+    conn: Connection,
+    user_id: str,
+    plan: QueryPlan,
+    limit: int,
+    lexical: dict[int, float],
+    vectors: Any,
+    query_vector: Any,
+) -> tuple[list[RecalledMemory], dict[int, float]]:
+    """Beliefs by BM25 (scaled to the best) plus cosine; and, for provenance, each
+    matched belief's source episodes with the belief's 0..1 score."""
+    dense: dict[int, float] = {}
+    if vectors is not None and len(vectors.belief_ids):
+        cosines = vectors.belief_scores(query_vector)
+        order = cosines.argsort()[::-1][: limit * 2]
+        dense = {int(vectors.belief_ids[k]): float(cosines[k]) for k in order}
+    top = max(lexical.values(), default=0.0) or 1.0
+    scored = {
+        i: lexical.get(i, 0.0) / top + max(0.0, dense.get(i, 0.0))
+        for i in set(lexical) | set(dense)
+    }
+    # A belief the query does not share a word with must be close in meaning to count.
+    scored = {i: s for i, s in scored.items() if i in lexical or dense.get(i, 0.0) >= 0.5}
+    ranked = sorted(scored, key=lambda i: (-scored[i], -i))[:limit]
+    rows = get_beliefs(conn, user_id, ranked)
+    best = max((scored[i] for i in ranked), default=1.0) or 1.0
+    out = [
+        RecalledMemory(
+            kind="belief",
+            id=i,
+            text=rows[i].statement,
+            score=round(scored[i] / best, 4),
+            lexical=round(lexical.get(i, 0.0), 6),
+            matched=_matched(plan.terms, rows[i].statement),
+            when=rows[i].updated_at,
+            dense=round(dense[i], 4) if i in dense else None,
+            fused=round(scored[i], 4),
         )
-    out.sort(key=lambda m: (m.kind != "belief", -m.score, -m.id))
+        for i in ranked
+        if i in rows
+    ]
+    provenance: dict[int, float] = {}
+    if out:
+        strength = {m.id: m.score for m in out}
+        for episode_id, belief_id in conn.execute(
+            select(belief_sources.c.episode_id, belief_sources.c.belief_id).where(
+                belief_sources.c.user_id == user_id,
+                belief_sources.c.belief_id.in_(list(strength)),
+            )
+        ):
+            provenance[int(episode_id)] = max(
+                provenance.get(int(episode_id), 0.0), strength[belief_id]
+            )
+    return out, provenance
+
+
+def _episodes(
+    conn: Connection,
+    user_id: str,
+    plan: QueryPlan,
+    limit: int,
+    lexical: _Lexical,
+    vectors: Any,
+    query_vector: Any,
+    provenance: dict[int, float],
+    weights: Weights,
+) -> list[RecalledMemory]:
+    line = lexical.line
+    if line is None or not line.ids:
+        return []
+    term_hits = lexical.term_hits
+    dense_seeds: list[int] = []
+    dense_of = None
+    dense_stats = None
+    if vectors is not None and len(vectors.episode_ids):
+        cosines = vectors.episode_scores(query_vector)
+        k = min(DENSE_LIMIT, len(cosines))
+        best = cosines.argpartition(len(cosines) - k)[len(cosines) - k :]
+        dense_seeds = [int(vectors.episode_ids[j]) for j in best]
+        dense_stats = (float(cosines.mean()), float(cosines.std()) or 1.0)
+        dense_of = _DenseScores(vectors.positions, cosines)
+    candidates = fuse(
+        plan,
+        term_hits,
+        line,
+        dense=dense_of,
+        dense_seeds=dense_seeds,
+        dense_stats=dense_stats,
+        dated=_dated(plan, line),
+        provenance=provenance,
+        weights=weights,
+        keep=limit,
+    )
+    return _episode_memories(conn, user_id, candidates)
+
+
+class _DenseScores:
+    """Cosine of an episode by id (None for an episode without a vector)."""
+
+    def __init__(self, positions: dict[int, int], cosines: Any) -> None:
+        self._positions = positions
+        self._cosines = cosines
+
+    def get(self, episode_id: int) -> float | None:
+        k = self._positions.get(episode_id)
+        return None if k is None else float(self._cosines[k])
+
+
+def _dated(plan: QueryPlan, line: Timeline) -> set[int]:
+    out: set[int] = set()
+    for span in plan.dates:
+        if span.start is not None and span.end is not None:
+            out.update(line.between(span.start, span.end, DATE_LIMIT))
     return out
+
+
+def _episode_memories(
+    conn: Connection, user_id: str, chosen: Sequence[Candidate]
+) -> list[RecalledMemory]:
+    if not chosen:
+        return []
+    rows = {
+        r.id: r
+        for r in conn.execute(
+            select(
+                episodes.c.id, episodes.c.user_input, episodes.c.occurred_at, episodes.c.ts
+            ).where(episodes.c.user_id == user_id, episodes.c.id.in_([c.id for c in chosen]))
+        )
+    }
+    low = chosen[-1].fused
+    span = (chosen[0].fused - low) or 1.0
+    return [
+        RecalledMemory(
+            kind="episode",
+            id=c.id,
+            text=rows[c.id].user_input,
+            score=round((c.fused - low) / span, 4) if len(chosen) > 1 else 1.0,
+            lexical=round(c.lexical, 6),
+            matched=tuple(c.matched),
+            when=rows[c.id].occurred_at or rows[c.id].ts,
+            dense=round(c.dense, 4) if c.dense is not None else None,
+            fused=round(c.fused, 4),
+            signals=dict(c.signals),
+        )
+        for c in chosen
+        if c.id in rows
+    ]
+
+
+def _stem(word: str) -> str:
+    # Crude, only to explain a match ("lives", "living", "live" -> "liv"); the index
+    # itself stems with Snowball.
+    for suffix in ("ing", "ies", "ied", "es", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def _matched(terms: Sequence[str], text: str) -> tuple[str, ...]:
+    stems = {_stem(w) for w in query_terms(text)}
+    return tuple(t for t in terms if " " not in t and _stem(t) in stems)

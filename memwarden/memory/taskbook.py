@@ -25,7 +25,7 @@ class TaskBook:
         with self.store.write() as conn:
             return task_store.create_task(conn, user_id, title, utcnow())
 
-    def list(self, user_id: str, status: str = "open") -> list[Task]:
+    def find(self, user_id: str, status: str = "open") -> list[Task]:
         """The user's tasks of ``status`` (open, done, cancelled or all), oldest first."""
         if status not in STATUSES:
             raise InputError(f"status must be one of {', '.join(STATUSES)}")
@@ -71,7 +71,7 @@ def register_commands(commands: SlashCommands, book: TaskBook) -> None:
             status = rest[0].lower() if rest else "open"
             if status not in STATUSES:
                 raise InputError(USAGE)
-            found = book.list(user_id, status)
+            found = book.find(user_id, status)
             if not found:
                 return CommandOutcome("No tasks." if status == "all" else f"No {status} tasks.", [])
             return CommandOutcome("\n".join(f"{t.id}. [{t.status}] {t.title}" for t in found), found)

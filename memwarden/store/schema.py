@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     Computed,
     DateTime,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -201,7 +203,71 @@ governance_log = Table(
     Column("latency_ms", Float, nullable=False),
     Column("ts", DateTime, nullable=False),
     # The seed's SQL uses both names; a generated column keeps them one value.
-    Column("timestamp", DateTime, Computed("ts")),
+    Column("timestamp", DateTime, Computed("ts", persisted=True)),
     Index("ix_governance_log_ts", "ts"),
     Index("ix_governance_log_user_id", "user_id"),
+)
+
+# -- the HTTP service's users and API keys (memwarden/server/keys.py) -----------------------
+
+__all__ += ["api_keys", "api_users"]
+
+api_users = Table(
+    "api_users",
+    metadata,
+    # The memory user the keys act as: episodes.user_id and friends.
+    Column("user_id", String(USER), primary_key=True),
+    # Operators: /v1/ops/*, /metrics.
+    Column("admin", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # The public part of a key ("mwk_<key_id>_<secret>"): names it in lists and logs.
+    Column("key_id", String(16), nullable=False),
+    Column(
+        "user_id",
+        String(USER),
+        ForeignKey("api_users.user_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # sha256 of the whole key, hex; the key itself is never stored.
+    Column("key_hash", String(64), nullable=False),
+    Column("label", String(100), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+    UniqueConstraint("key_id", name="uq_api_keys_key_id"),
+    Index("ix_api_keys_user_id", "user_id"),
+)
+
+# -- sentence vectors for dense recall (memwarden/memory/vectors.py) ---------------------
+
+__all__ += ["memory_vectors"]
+
+memory_vectors = Table(
+    "memory_vectors",
+    metadata,
+    # AUTOINCREMENT: ids are never reused, so (count, max id) tells a cache it is current.
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(USER), nullable=False),
+    # Exactly one owner; deleting it deletes the vector (ON DELETE CASCADE).
+    Column("episode_id", Integer, ForeignKey("episodes.id", ondelete="CASCADE"), nullable=True),
+    Column(
+        "belief_id",
+        Integer,
+        ForeignKey("semantic_beliefs.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    # Which encoder made it, e.g. "all-MiniLM-L6-v2/int8": vectors of another are ignored.
+    Column("model", String(64), nullable=False),
+    # float32, little-endian, unit length.  Never exported: it is derived data.
+    Column("vector", LargeBinary, nullable=False),
+    CheckConstraint("(episode_id IS NULL) <> (belief_id IS NULL)", name="ck_memory_vectors_one_owner"),
+    Index("ix_memory_vectors_user_id_id", "user_id", "id"),
+    Index("ux_memory_vectors_episode_id", "episode_id", unique=True),
+    Index("ux_memory_vectors_belief_id", "belief_id", unique=True),
+    sqlite_autoincrement=True,
 )

@@ -32,6 +32,13 @@ class SearchBackend(Protocol):
         """(belief id, score) pairs, best first; higher score is better."""
         ...
 
+    def search_episode_terms(
+        self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
+    ) -> list[list[tuple[int, float]]]:
+        """For each term (a word, or a phrase of words), the user's episodes matching it
+        as (episode id, score), best first: one list per term, in the order given."""
+        ...
+
     def optimize(self, conn: Connection) -> None:
         """Compact the full-text indexes (after bulk loads)."""
         ...
@@ -70,6 +77,33 @@ class SqliteSearch:
                 "WHERE t.user_id = :user_id ORDER BY hits.score DESC LIMIT :limit"
             ),
             {"match": match, "user_id": user_id, "limit": limit, "fetch": limit + 10},
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def search_episode_terms(
+        self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
+    ) -> list[list[tuple[int, float]]]:
+        out: list[list[tuple[int, float]]] = []
+        for term in terms:
+            # A term of several words is one FTS5 phrase: its tokens, adjacent, in order.
+            phrase = " ".join(query_tokens(user_id, [term]))
+            out.append(self._match(conn, "episodes", "episodes_fts", user_id, phrase, limit))
+        return out
+
+    def _match(
+        self, conn: Connection, table: str, fts: str, user_id: str, phrase: str, limit: int
+    ) -> list[tuple[int, float]]:
+        if not phrase or limit <= 0:
+            return []
+        rows = conn.execute(
+            text(
+                f"WITH hits AS MATERIALIZED ("
+                f"SELECT rowid AS id, -bm25({fts}) AS score FROM {fts} "
+                f"WHERE {fts} MATCH :match ORDER BY score DESC LIMIT :fetch) "
+                f"SELECT hits.id, hits.score FROM hits JOIN {table} AS t ON t.id = hits.id "
+                "WHERE t.user_id = :user_id ORDER BY hits.score DESC LIMIT :limit"
+            ),
+            {"match": fts5_phrase(phrase), "user_id": user_id, "limit": limit, "fetch": limit + 10},
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
@@ -118,6 +152,27 @@ class PostgresSearch:
             {"query": " | ".join(words), "user_id": user_id, "limit": limit},
         )
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def search_episode_terms(
+        self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
+    ) -> list[list[tuple[int, float]]]:
+        out: list[list[tuple[int, float]]] = []
+        for term in terms:
+            words = tokens(term)
+            if not words or limit <= 0:
+                out.append([])
+                continue
+            rows = conn.execute(
+                text(
+                    "SELECT t.id, ts_rank_cd(t.search_vector, q) AS score "
+                    "FROM episodes AS t, to_tsquery('english', :query) AS q "
+                    "WHERE t.user_id = :user_id AND t.search_vector @@ q "
+                    "ORDER BY score DESC, t.id DESC LIMIT :limit"
+                ),
+                {"query": " <-> ".join(words), "user_id": user_id, "limit": limit},
+            )
+            out.append([(int(r[0]), float(r[1])) for r in rows])
+        return out
 
     def optimize(self, conn: Connection) -> None:
         conn.execute(text("ANALYZE episodes"))

@@ -1,0 +1,65 @@
+"""The audit trail: one ``governance_log`` row and one log line per call.
+
+2026-01-21 18:05:02,118 [GOVERNANCE] /export_memory executed (user: user123)
+2026-01-21 18:05:09,771 [GOVERNANCE] /trace episode_45 executed (user: ana)
+2026-01-21 18:05:12,004 [GOVERNANCE] /delete_episode episode_9 failed (user: ana): No episode 9.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, insert
+
+from ..logs import event, logger
+from ..store.schema import USER, governance_log
+
+__all__ = ["log_call", "record"]
+
+MAX_ERROR_CHARS = 500
+_INSERT = insert(governance_log)  # built once: SQLAlchemy reuses its compiled form
+
+
+def record(
+    conn: Connection,
+    *,
+    user_id: str,
+    command: str,
+    args: Sequence[str],
+    success: bool,
+    error: str | None,
+    latency_ms: float,
+    ts: datetime,
+) -> None:
+    """Insert the call's ``governance_log`` row (in the caller's transaction)."""
+    conn.execute(
+        _INSERT,
+        {
+            "user_id": user_id[:USER],
+            "command": command[:32],
+            "args": json.dumps(list(args), ensure_ascii=False),
+            "success": success,
+            "error": error[:MAX_ERROR_CHARS] if error is not None else None,
+            "latency_ms": round(latency_ms, 3),
+            "ts": ts,
+        },
+    )
+
+
+def log_call(
+    command: str, label: str, user_id: str, *, ok: bool, error: str | None, fault: bool
+) -> None:
+    """The seed-format line: ``[GOVERNANCE] /cmd ARG executed (user: U)``.
+
+    A refused call (bad input, unknown id, feature off) is a GOVERNANCE line too; a
+    failure of ours (``fault``: the store or a bug) is an ERROR line.
+    """
+    what = f"{command} {label}".rstrip()
+    if ok:
+        event("GOVERNANCE", "%s executed (user: %s)", what, user_id)
+    elif fault:
+        logger.error("governance %s failed (user: %s): %s", what, user_id, error)
+    else:
+        event("GOVERNANCE", "%s failed (user: %s): %s", what, user_id, error)

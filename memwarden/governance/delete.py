@@ -1,0 +1,281 @@
+"""Hard deletes: ``/delete_episode`` and ``/delete_belief``, each in one transaction.
+
+Deleting an episode removes, in one write transaction (all or nothing):
+
+- its ``risk_log`` rows;
+- its ``belief_history`` rows and ``belief_sources`` links.  A belief whose only source
+  was the episode is deleted with its history; a belief with other sources keeps them,
+  and if its current value came from the episode it is reverted to what its remaining
+  history says (the ``old_value`` chain of that history is mended to match);
+- the episode's link from tasks (``tasks.source_episode_id``, ``task_events.episode_id``
+  become NULL).  The tasks themselves stay: their titles are the user's explicit
+  requests, managed with ``/task``;
+- verbatim copies of its text in later episodes that recalled it (see :mod:`.redact`);
+- the episode row, and by trigger its full-text entry (FTS5 ``secure-delete`` is on, so
+  the tokens leave the index at once).
+
+``PRAGMA secure_delete`` overwrites the freed bytes with zeros; after the commit the WAL
+is checkpointed and truncated (:func:`checkpoint_wal`), so that a copy of the database
+file and its WAL taken right after the delete holds no trace of the text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from ..errors import NotFound
+from ..memory.facts import statement_for
+from .redact import redact_later_episodes
+from .results import BeliefRef, CheckpointStatus, TaskRef
+
+__all__ = ["EpisodeDeletion", "checkpoint_wal", "delete_belief", "delete_episode"]
+
+# Every statement, built once (SQLAlchemy caches their compiled form).
+_EPISODE_TEXT = text("SELECT user_input FROM episodes WHERE id = :e AND user_id = :u")
+_DELETE_RISK = text("DELETE FROM risk_log WHERE episode_id = :e")
+_TOUCHED_BELIEFS = text(
+    "SELECT belief_id FROM belief_sources WHERE episode_id = :e "
+    "UNION SELECT belief_id FROM belief_history WHERE episode_id = :e ORDER BY 1"
+)
+_SOURCED_TASKS = text("SELECT id, title FROM tasks WHERE source_episode_id = :e ORDER BY id")
+_UNLINK_TASKS = text("UPDATE tasks SET source_episode_id = NULL WHERE source_episode_id = :e")
+_UNLINK_TASK_EVENTS = text("UPDATE task_events SET episode_id = NULL WHERE episode_id = :e")
+_DELETE_EPISODE = text("DELETE FROM episodes WHERE id = :e AND user_id = :u")
+_BELIEF = text("SELECT key, value, version FROM semantic_beliefs WHERE id = :b")
+_REMOVED_VALUES = text(
+    "SELECT new_value FROM belief_history WHERE belief_id = :b AND episode_id = :e"
+)
+_DELETE_EPISODE_HISTORY = text(
+    "DELETE FROM belief_history WHERE belief_id = :b AND episode_id = :e"
+)
+_DELETE_EPISODE_SOURCE = text("DELETE FROM belief_sources WHERE belief_id = :b AND episode_id = :e")
+_COUNT_SOURCES = text("SELECT COUNT(*) FROM belief_sources WHERE belief_id = :b")
+_HISTORY = text(
+    "SELECT id, change, old_value, new_value, confidence, ts FROM belief_history "
+    "WHERE belief_id = :b ORDER BY id"
+)
+_DELETE_BELIEF = text("DELETE FROM semantic_beliefs WHERE id = :b")
+_MEND_HISTORY = text("UPDATE belief_history SET old_value = :o, change = :c WHERE id = :id")
+_REVERT_BELIEF = text(
+    "UPDATE semantic_beliefs SET value = :v, statement = :s, confidence = :c, "
+    "version = :ver, updated_at = :ts WHERE id = :b"
+)
+_OWNED_BELIEF = text("SELECT key FROM semantic_beliefs WHERE id = :b AND user_id = :u")
+_SOURCES = text("SELECT episode_id FROM belief_sources WHERE belief_id = :b ORDER BY episode_id")
+_DELETE_HISTORY = text("DELETE FROM belief_history WHERE belief_id = :b")
+_DELETE_SOURCES = text("DELETE FROM belief_sources WHERE belief_id = :b")
+
+
+@dataclass
+class EpisodeDeletion:
+    """What :func:`delete_episode` did (the checkpoint comes after the commit)."""
+
+    episode_id: int
+    risk_log_rows: int = 0
+    belief_history_rows: int = 0
+    beliefs_deleted: list[BeliefRef] = field(default_factory=list)
+    beliefs_detached: list[BeliefRef] = field(default_factory=list)
+    tasks_kept: list[TaskRef] = field(default_factory=list)
+    task_events_unlinked: int = 0
+    episodes_redacted: list[int] = field(default_factory=list)
+
+
+def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDeletion:
+    """Delete the user's episode and everything derived from it (inside ``conn``'s
+    transaction); :class:`NotFound` for an id the user does not own."""
+    row = conn.execute(
+        _EPISODE_TEXT,
+        {"e": episode_id, "u": user_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"No episode {episode_id}.")
+    deleted_text = str(row[0])
+    done = EpisodeDeletion(episode_id)
+    params = {"e": episode_id, "u": user_id}
+
+    done.risk_log_rows = _rowcount(conn.execute(_DELETE_RISK, params))
+    removed_values: set[str] = set()
+    touched = (
+        conn.execute(
+            _TOUCHED_BELIEFS,
+            params,
+        )
+        .scalars()
+        .all()
+    )
+    for belief_id in touched:
+        _unlink_belief(conn, int(belief_id), episode_id, done, removed_values)
+
+    done.tasks_kept = [TaskRef(int(r[0]), str(r[1])) for r in conn.execute(_SOURCED_TASKS, params)]
+    if done.tasks_kept:
+        conn.execute(_UNLINK_TASKS, params)
+    done.task_events_unlinked = _rowcount(conn.execute(_UNLINK_TASK_EVENTS, params))
+    done.episodes_redacted = redact_later_episodes(
+        conn,
+        user_id,
+        episode_id,
+        deleted_text,
+        deleted_beliefs=[b.id for b in done.beliefs_deleted],
+        reverted_beliefs=[b.id for b in done.beliefs_detached if b.reverted],
+        removed_values=removed_values,
+    )
+    conn.execute(_DELETE_EPISODE, params)
+    return done
+
+
+def _unlink_belief(
+    conn: Connection,
+    belief_id: int,
+    episode_id: int,
+    done: EpisodeDeletion,
+    removed_values: set[str],
+) -> None:
+    belief = conn.execute(_BELIEF, {"b": belief_id}).first()
+    if belief is None:  # a dangling link; the cascade below removes it
+        return
+    key = str(belief[0])
+    params = {"b": belief_id, "e": episode_id}
+    removed = (
+        conn.execute(
+            _REMOVED_VALUES,
+            params,
+        )
+        .scalars()
+        .all()
+    )
+    done.belief_history_rows += _rowcount(conn.execute(_DELETE_EPISODE_HISTORY, params))
+    conn.execute(_DELETE_EPISODE_SOURCE, params)
+    other_sources = conn.execute(_COUNT_SOURCES, params).scalar_one()
+    remaining = conn.execute(
+        _HISTORY,
+        params,
+    ).all()
+    if not other_sources and not remaining:
+        conn.execute(_DELETE_BELIEF, params)
+        done.beliefs_deleted.append(BeliefRef(belief_id, key))
+        _removed(key, [*map(str, removed), str(belief[1])], removed_values)
+        return
+    kept_values = {str(r[3]).casefold() for r in remaining}
+    _removed(key, [str(v) for v in removed if str(v).casefold() not in kept_values], removed_values)
+    reverted = _rechain(conn, belief_id, key, str(belief[1]), int(belief[2]), remaining)
+    done.beliefs_detached.append(BeliefRef(belief_id, key, reverted))
+
+
+# Keys whose value is a verb or a flag ("likes", "speaks", "yes"): the words worth
+# redacting are in the statement, not the value.
+_GENERIC_VALUES = ("preference:", "language:", "allergy:")
+
+
+def _removed(key: str, values: Sequence[str], into: set[str]) -> None:
+    """Record what a delete took from a belief: its statements, and values that name
+    something (a place, a person, an employer)."""
+    for value in values:
+        into.add(statement_for(key, value))
+        if not key.startswith(_GENERIC_VALUES) and len(value.strip()) >= 3:
+            into.add(value.strip())
+
+
+def _rechain(
+    conn: Connection, belief_id: int, key: str, value: str, version: int, remaining: Sequence[Any]
+) -> bool:
+    """Mend the history's old_value/change chain; revert the belief's value to its last
+    remaining entry when it differs.  True if the value was reverted."""
+    previous: str | None = None
+    for entry_id, change, old_value, new_value, _confidence, _ts in remaining:
+        if previous is None:
+            want = "created"
+        elif previous.casefold() == str(new_value).casefold():
+            want = "confirmed"
+        else:
+            want = "updated"
+        if old_value != previous or change != want:
+            conn.execute(
+                _MEND_HISTORY,
+                {"o": previous, "c": want, "id": entry_id},
+            )
+        previous = str(new_value)
+    if not remaining:
+        return False
+    last = remaining[-1]
+    if str(last[3]) == value:
+        return False
+    conn.execute(
+        _REVERT_BELIEF,
+        {
+            "v": last[3],
+            "s": statement_for(key, str(last[3])),
+            "c": last[4],
+            "ver": version + 1,
+            "ts": last[5],
+            "b": belief_id,
+        },
+    )
+    return True
+
+
+@dataclass
+class BeliefDeletion:
+    """What :func:`delete_belief` did."""
+
+    belief_id: int
+    key: str
+    history_rows: int
+    source_episodes: list[int]
+
+
+def delete_belief(conn: Connection, user_id: str, belief_id: int) -> BeliefDeletion:
+    """Delete the user's belief with its history and source links."""
+    row = conn.execute(
+        _OWNED_BELIEF,
+        {"b": belief_id, "u": user_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"No belief {belief_id}.")
+    params = {"b": belief_id}
+    sources = [
+        int(s)
+        for s in conn.execute(
+            _SOURCES,
+            params,
+        ).scalars()
+    ]
+    history = _rowcount(conn.execute(_DELETE_HISTORY, params))
+    conn.execute(_DELETE_SOURCES, params)
+    conn.execute(_DELETE_BELIEF, params)
+    return BeliefDeletion(belief_id, str(row[0]), history, sources)
+
+
+def checkpoint_wal(conn: Connection) -> CheckpointStatus:
+    """Copy the WAL into the database file and truncate it (SQLite in WAL mode).
+
+    Run after the delete's commit, outside any transaction, on the raw driver
+    connection.  A reader still holding an older snapshot makes it incomplete: then the
+    old pages stay in the WAL until the next checkpoint, and the status says so.
+    """
+    if conn.dialect.name != "sqlite":
+        return CheckpointStatus(True, 0.0, "not SQLite: nothing to checkpoint")
+    start = time.perf_counter()
+    try:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            busy, log_frames, done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            cursor.close()
+    except Exception as e:  # the delete is committed: report, never undo or raise
+        ms = round((time.perf_counter() - start) * 1000, 3)
+        return CheckpointStatus(False, ms, f"checkpoint failed: {e}")
+    ms = round((time.perf_counter() - start) * 1000, 3)
+    if busy:
+        return CheckpointStatus(
+            False, ms, f"a reader held the WAL: {done} of {log_frames} frames checkpointed"
+        )
+    return CheckpointStatus(True, ms, "WAL checkpointed and truncated")
+
+
+def _rowcount(result: Any) -> int:
+    return max(0, int(result.rowcount))

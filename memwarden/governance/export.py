@@ -1,0 +1,293 @@
+"""``/export_memory``: everything stored about one user, as one streamed JSON document.
+
+The document (schema: ``docs/export-schema.json``) is written in pieces while the
+database is read in keyset-paged batches inside one read transaction, so it is a
+consistent snapshot and memory stays bounded however many episodes the user has:
+
+    {"format": "memwarden-export", "version": 1, "exported_at": ..., "user_id": ...,
+     "episodes": [...], "beliefs": [...], "tasks": [...], "risk_log": [...],
+     "governance_log": [...], "counts": {...}}
+
+Stored JSON columns (``episodes.trace``, ``risk_log.scores`` ...) are embedded as JSON
+when they are valid (checked by SQLite's C ``json_valid``, not re-parsed in Python) and
+as a string when they are not, so a malformed row never breaks the document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from json.encoder import encode_basestring_ascii as _s
+from math import isfinite
+from typing import IO, Any
+
+from sqlalchemy import Connection, text
+
+from ..store.engine import sqlite_version
+
+__all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "SECTIONS", "write_export"]
+
+EXPORT_FORMAT = "memwarden-export"
+EXPORT_VERSION = 1
+SECTIONS = ("episodes", "beliefs", "tasks", "risk_log", "governance_log")
+PAGE = 1000  # rows per keyset page
+GROUP_PAGE = 200  # beliefs or tasks per page (their history/events are fetched per page)
+
+
+def write_export(
+    conn: Connection,
+    user_id: str,
+    out: IO[str],
+    *,
+    exported_at: datetime,
+    page: int = PAGE,
+) -> tuple[dict[str, int], int]:
+    """Write the user's export document to ``out``: (counts per section, bytes written)."""
+    writer = _Writer(out)
+    valid = _json_valid_sql(conn)
+    group = max(1, min(page, GROUP_PAGE))
+    sections: Sequence[tuple[str, Callable[[], Iterator[str]]]] = (
+        ("episodes", lambda: _episodes(conn, user_id, valid, page)),
+        ("beliefs", lambda: _beliefs(conn, user_id, group)),
+        ("tasks", lambda: _tasks(conn, user_id, valid, group)),
+        ("risk_log", lambda: _risk_log(conn, user_id, valid, page)),
+        ("governance_log", lambda: _governance_log(conn, user_id, valid, page)),
+    )
+    writer.write(
+        f'{{"format":{_s(EXPORT_FORMAT)},"version":{EXPORT_VERSION},'
+        f'"exported_at":{_ts(exported_at)},"user_id":{_s(user_id)}'
+    )
+    counts: dict[str, int] = {}
+    for name, records in sections:
+        counts[name] = writer.array(name, records())
+    writer.write(',"counts":' + json.dumps(counts, separators=(",", ":")) + "}\n")
+    return counts, writer.bytes
+
+
+class _Writer:
+    """Counts what it writes; batches records so each page is one ``write`` call."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.bytes = 0
+
+    def write(self, chunk: str) -> None:
+        self.out.write(chunk)
+        self.bytes += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8"))
+
+    def array(self, name: str, records: Iterator[str], flush_every: int = 256) -> int:
+        self.write(f",{_s(name)}:[")
+        count = 0
+        pending: list[str] = []
+        for record in records:
+            pending.append(record)
+            count += 1
+            if len(pending) >= flush_every:
+                self.write(("," if count > len(pending) else "") + ",".join(pending))
+                pending = []
+        if pending:
+            self.write(("," if count > len(pending) else "") + ",".join(pending))
+        self.write("]")
+        return count
+
+
+# -- sections --------------------------------------------------------------------------
+
+
+def _episodes(
+    conn: Connection, user_id: str, valid: Callable[[str], str], page: int
+) -> Iterator[str]:
+    query = text(
+        "SELECT id, ts, occurred_at, user_input, draft, reply, action, draft_total_score, "
+        f"final_score, meta, {valid('meta')}, trace, {valid('trace')} FROM episodes "
+        "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
+    )
+    for r in _keyset(conn, query, user_id, page):
+        yield (
+            f'{{"id":{r[0]},"ts":{_ts(r[1])},"occurred_at":{_ts(r[2])},'
+            f'"user_input":{_s(r[3])},"draft":{_s(r[4])},"reply":{_s(r[5])},'
+            f'"action":{_s(r[6])},"draft_total_score":{_num(r[7])},"final_score":{_num(r[8])},'
+            f'"meta":{_embed(r[9], r[10])},"trace":{_embed(r[11], r[12])}}}'
+        )
+
+
+def _beliefs(conn: Connection, user_id: str, page: int) -> Iterator[str]:
+    query = text(
+        "SELECT id, key, value, statement, confidence, version, created_at, updated_at "
+        "FROM semantic_beliefs WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
+    )
+    for batch in _pages(conn, query, user_id, page):
+        ids = [int(r[0]) for r in batch]
+        history = _grouped(
+            conn,
+            "SELECT belief_id, id, ts, change, old_value, new_value, confidence, episode_id "
+            "FROM belief_history WHERE user_id = :u AND belief_id IN ({ids}) "
+            "ORDER BY belief_id, id",
+            user_id,
+            ids,
+        )
+        sources = _grouped(
+            conn,
+            "SELECT belief_id, episode_id FROM belief_sources "
+            "WHERE user_id = :u AND belief_id IN ({ids}) ORDER BY belief_id, episode_id",
+            user_id,
+            ids,
+        )
+        for r in batch:
+            entries = ",".join(
+                f'{{"id":{h[1]},"ts":{_ts(h[2])},"change":{_s(h[3])},'
+                f'"old_value":{_str(h[4])},"new_value":{_s(h[5])},'
+                f'"confidence":{_num(h[6])},"episode_id":{_int(h[7])}}}'
+                for h in history.get(r[0], ())
+            )
+            source_ids = ",".join(str(s[1]) for s in sources.get(r[0], ()))
+            yield (
+                f'{{"id":{r[0]},"key":{_s(r[1])},"value":{_s(r[2])},"statement":{_s(r[3])},'
+                f'"confidence":{_num(r[4])},"version":{r[5]},"created_at":{_ts(r[6])},'
+                f'"updated_at":{_ts(r[7])},"sources":[{source_ids}],"history":[{entries}]}}'
+            )
+
+
+def _tasks(conn: Connection, user_id: str, valid: Callable[[str], str], page: int) -> Iterator[str]:
+    query = text(
+        "SELECT id, title, status, created_at, updated_at, source_episode_id FROM tasks "
+        "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
+    )
+    for batch in _pages(conn, query, user_id, page):
+        events = _grouped(
+            conn,
+            f"SELECT task_id, id, ts, event, episode_id, detail, {valid('detail')} "
+            "FROM task_events WHERE user_id = :u AND task_id IN ({ids}) ORDER BY task_id, id",
+            user_id,
+            [int(r[0]) for r in batch],
+        )
+        for r in batch:
+            entries = ",".join(
+                f'{{"id":{e[1]},"ts":{_ts(e[2])},"event":{_s(e[3])},'
+                f'"episode_id":{_int(e[4])},"detail":{_embed(e[5], e[6])}}}'
+                for e in events.get(r[0], ())
+            )
+            yield (
+                f'{{"id":{r[0]},"title":{_s(r[1])},"status":{_s(r[2])},'
+                f'"created_at":{_ts(r[3])},"updated_at":{_ts(r[4])},'
+                f'"source_episode_id":{_int(r[5])},"events":[{entries}]}}'
+            )
+
+
+def _risk_log(
+    conn: Connection, user_id: str, valid: Callable[[str], str], page: int
+) -> Iterator[str]:
+    query = text(
+        "SELECT id, episode_id, ts, draft_total_score, final_score, action, "
+        f"scores, {valid('scores')}, details, {valid('details')} FROM risk_log "
+        "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
+    )
+    for r in _keyset(conn, query, user_id, page):
+        yield (
+            f'{{"id":{r[0]},"episode_id":{r[1]},"ts":{_ts(r[2])},'
+            f'"draft_total_score":{_num(r[3])},"final_score":{_num(r[4])},"action":{_s(r[5])},'
+            f'"scores":{_embed(r[6], r[7])},"details":{_embed(r[8], r[9])}}}'
+        )
+
+
+def _governance_log(
+    conn: Connection, user_id: str, valid: Callable[[str], str], page: int
+) -> Iterator[str]:
+    query = text(
+        f"SELECT id, ts, command, args, {valid('args')}, success, error, latency_ms "
+        "FROM governance_log WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
+    )
+    for r in _keyset(conn, query, user_id, page):
+        yield (
+            f'{{"id":{r[0]},"ts":{_ts(r[1])},"command":{_s(r[2])},"args":{_embed(r[3], r[4])},'
+            f'"success":{"true" if r[5] else "false"},"error":{_str(r[6])},'
+            f'"latency_ms":{_num(r[7])}}}'
+        )
+
+
+# -- paging -----------------------------------------------------------------------------
+
+
+def _pages(conn: Connection, query: Any, user_id: str, page: int) -> Iterator[Sequence[Any]]:
+    """Batches of rows whose first column is the id, by ``id > :last`` (keyset paging)."""
+    last = -1
+    while True:
+        rows = conn.execute(query, {"u": user_id, "last": last, "n": page}).all()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < page:
+            return
+        last = int(rows[-1][0])
+
+
+def _keyset(conn: Connection, query: Any, user_id: str, page: int) -> Iterator[Sequence[Any]]:
+    for rows in _pages(conn, query, user_id, page):
+        yield from rows
+
+
+def _grouped(
+    conn: Connection, sql: str, user_id: str, ids: Sequence[int]
+) -> dict[int, list[Sequence[Any]]]:
+    """Rows of a child table for the parents ``ids``, grouped by the first column."""
+    grouped: dict[int, list[Sequence[Any]]] = {}
+    if not ids:
+        return grouped
+    # The ids are integers read from the database, so inlining them is safe.
+    query = text(sql.format(ids=",".join(str(int(i)) for i in ids)))
+    for row in conn.execute(query, {"u": user_id}):
+        grouped.setdefault(int(row[0]), []).append(row)
+    return grouped
+
+
+# -- values -----------------------------------------------------------------------------
+
+
+def _json_valid_sql(conn: Connection) -> Callable[[str], str]:
+    """SQL that tells whether a column holds valid JSON (NULL: check in Python)."""
+    if conn.dialect.name != "sqlite":
+        return lambda column: "NULL"
+    if sqlite_version() >= (3, 45):
+        return lambda column: f"json_valid({column}, 1)"  # strict RFC 8259, no JSON5
+    return lambda column: f"json_valid({column})"
+
+
+def _embed(raw: Any, valid: Any) -> str:
+    """A stored JSON column: verbatim when valid, else as a string (``null`` for NULL)."""
+    if raw is None:
+        return "null"
+    raw = str(raw)
+    if valid is None:
+        try:
+            json.loads(raw)
+            valid = True
+        except ValueError:
+            valid = False
+    return raw if valid else _s(raw)
+
+
+def _ts(value: Any) -> str:
+    """A timestamp as an ISO-8601 string (UTC, no offset), or ``null``."""
+    if value is None:
+        return "null"
+    if isinstance(value, datetime):
+        return _s(value.isoformat())
+    return _s(str(value).replace(" ", "T", 1))
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    number = float(value)
+    return repr(number) if isfinite(number) else "null"
+
+
+def _int(value: Any) -> str:
+    return "null" if value is None else str(int(value))
+
+
+def _str(value: Any) -> str:
+    return "null" if value is None else _s(str(value))

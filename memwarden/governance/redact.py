@@ -1,0 +1,210 @@
+"""Removing a deleted episode's words from the later episodes that recalled it.
+
+A turn's trace stores the memories it recalled, text included, and the built-in
+responder may quote a recalled episode in its reply.  So when an episode is deleted,
+every later episode of the user whose trace recalled it (or recalled a belief that the
+delete removed or reverted) is rewritten: the recalled entry loses its text and is
+marked ``"deleted": true``, and verbatim copies of the deleted text (and of the belief
+values it introduced) in that episode's drafts, reply, trace and risk details become
+``[deleted]``.  A paraphrase by an external LLM cannot be recognised; see the README.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from ..store.engine import sqlite_version
+
+__all__ = ["REDACTED", "quote_forms", "redact_later_episodes"]
+
+REDACTED = "[deleted]"
+SHORT = 12  # a text shorter than this is only redacted where it is quoted ("...")
+CLIP = 160  # the built-in responder quotes at most this many characters
+
+
+def quote_forms(text_: str) -> list[str]:
+    """The forms in which ``text_`` can be copied into a reply: verbatim, whitespace-
+    normalised, and clipped (longest first)."""
+    normalised = " ".join(text_.split())
+    forms = {text_.strip(), normalised}
+    if len(normalised) > CLIP:
+        forms.add(normalised[: CLIP - 1].rstrip())
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+class _Redactor:
+    """Replaces the deleted text's forms and the removed values with ``[deleted]``."""
+
+    def __init__(self, forms: Sequence[str], values: Collection[str]) -> None:
+        self.literals = [f if len(f) >= SHORT else f'"{f}"' for f in forms]
+        self.values = sorted(values, key=len, reverse=True)
+        patterns = [re.escape(x) for x in self.literals]
+        patterns += [rf"\b{re.escape(v)}\b" for v in self.values]
+        self.pattern = re.compile("|".join(patterns)) if patterns else None
+
+    def text(self, value: str) -> str:
+        return value if self.pattern is None else self.pattern.sub(REDACTED, value)
+
+    def walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.walk(v) for k, v in value.items()}
+        return value
+
+    def raw_json(self, raw: str) -> str:
+        """Redact a stored JSON text: structurally if it parses, else as plain text."""
+        try:
+            return json.dumps(self.walk(json.loads(raw)))
+        except ValueError:
+            out = self.text(raw)
+            for literal in [*self.literals, *self.values]:
+                out = out.replace(json.dumps(literal)[1:-1], REDACTED)
+            return out
+
+
+def redact_later_episodes(
+    conn: Connection,
+    user_id: str,
+    episode_id: int,
+    deleted_text: str,
+    deleted_beliefs: Collection[int],
+    reverted_beliefs: Collection[int],
+    removed_values: Collection[str],
+) -> list[int]:
+    """Scrub later episodes that recalled the deleted episode or beliefs; their ids."""
+    forms = quote_forms(deleted_text)
+    values = set(removed_values)
+    redactor = _Redactor(forms, values)
+    beliefs = set(deleted_beliefs) | set(reverted_beliefs)
+    changed: list[int] = []
+    for row in _candidates(conn, user_id, episode_id, beliefs, forms[-1]):
+        later_id, draft, reply, trace = int(row[0]), str(row[1]), str(row[2]), row[3]
+        new_trace = trace
+        if trace is not None:
+            new_trace = _redact_trace(
+                str(trace),
+                redactor,
+                episode_id,
+                set(deleted_beliefs),
+                set(reverted_beliefs),
+                values,
+            )
+        new_draft, new_reply = redactor.text(draft), redactor.text(reply)
+        if (new_draft, new_reply, new_trace) != (draft, reply, trace):
+            conn.execute(
+                text("UPDATE episodes SET draft = :d, reply = :r, trace = :t WHERE id = :id"),
+                {"d": new_draft, "r": new_reply, "t": new_trace, "id": later_id},
+            )
+            changed.append(later_id)
+        for risk_id, details in conn.execute(
+            text("SELECT id, details FROM risk_log WHERE episode_id = :e"), {"e": later_id}
+        ).all():
+            new_details = redactor.raw_json(str(details))
+            if new_details != details:
+                conn.execute(
+                    text("UPDATE risk_log SET details = :d WHERE id = :id"),
+                    {"d": new_details, "id": risk_id},
+                )
+                if later_id not in changed:
+                    changed.append(later_id)
+    return changed
+
+
+def _candidates(
+    conn: Connection, user_id: str, episode_id: int, beliefs: Collection[int], needle: str
+) -> Sequence[Any]:
+    """Later episodes of the user whose trace recalled the episode or one of ``beliefs``.
+
+    SQLite parses the traces in C (``json_each``); a trace that is not valid JSON is a
+    candidate when it contains the deleted text at all.
+    """
+    escaped = json.dumps(needle)[1:-1]
+    params = {"u": user_id, "e": episode_id, "needle": needle, "escaped": escaped}
+    if conn.dialect.name != "sqlite" or sqlite_version() < (3, 38):
+        rows = conn.execute(
+            text(
+                "SELECT id, draft, reply, trace FROM episodes "
+                "WHERE user_id = :u AND id > :e AND trace IS NOT NULL ORDER BY id"
+            ),
+            params,
+        ).all()
+        return [r for r in rows if _recalls(str(r[3]), episode_id, beliefs, needle)]
+    ids = [episode_id, *sorted(int(b) for b in beliefs)]
+    belief_list = ",".join(str(i) for i in ids[1:]) or "NULL"
+    # A cheap filter first: a trace that recalled id N contains the digits of N (or, if
+    # it is not valid JSON, the deleted text); only those traces are parsed.
+    prefilter = " OR ".join(f"instr(trace, '{i}') > 0" for i in ids)
+    return conn.execute(
+        text(
+            "SELECT id, draft, reply, trace FROM episodes "
+            "WHERE user_id = :u AND id > :e AND trace IS NOT NULL "
+            f"AND ({prefilter} OR instr(trace, :needle) > 0 OR instr(trace, :escaped) > 0) "
+            "AND CASE WHEN json_valid(trace) THEN EXISTS ("
+            "  SELECT 1 FROM json_each(trace, '$.recalled') AS m "
+            "  WHERE CASE WHEN m.type = 'object' THEN "
+            "    (json_extract(m.value, '$.kind') = 'episode' "
+            "     AND json_extract(m.value, '$.id') = :e) "
+            "    OR (json_extract(m.value, '$.kind') = 'belief' "
+            f"        AND json_extract(m.value, '$.id') IN ({belief_list})) "
+            "  ELSE 0 END) "
+            "ELSE instr(trace, :needle) > 0 OR instr(trace, :escaped) > 0 END ORDER BY id"
+        ),
+        params,
+    ).all()
+
+
+def _recalls(raw: str, episode_id: int, beliefs: Collection[int], needle: str) -> bool:
+    try:
+        trace = json.loads(raw)
+    except ValueError:
+        return needle in raw or json.dumps(needle)[1:-1] in raw
+    recalled = trace.get("recalled") if isinstance(trace, dict) else None
+    return isinstance(recalled, list) and any(_is_target(m, episode_id, beliefs) for m in recalled)
+
+
+def _is_target(m: Any, episode_id: int, beliefs: Collection[int]) -> bool:
+    if not isinstance(m, dict):
+        return False
+    kind, ident = m.get("kind"), m.get("id")
+    return (kind == "episode" and ident == episode_id) or (kind == "belief" and ident in beliefs)
+
+
+def _redact_trace(
+    raw: str,
+    redactor: _Redactor,
+    episode_id: int,
+    deleted_beliefs: set[int],
+    reverted_beliefs: set[int],
+    values: Collection[str],
+) -> str:
+    try:
+        trace = json.loads(raw)
+    except ValueError:
+        return redactor.raw_json(raw)
+    recalled = trace.get("recalled") if isinstance(trace, dict) else None
+    if isinstance(recalled, list):
+        for m in recalled:
+            if not isinstance(m, dict):
+                continue
+            kind, ident = m.get("kind"), m.get("id")
+            gone = (kind == "episode" and ident == episode_id) or (
+                kind == "belief" and ident in deleted_beliefs
+            )
+            stale = (
+                kind == "belief"
+                and ident in reverted_beliefs
+                and any(v in str(m.get("text", "")) for v in values)
+            )
+            if gone or stale:
+                m["text"] = None
+                m["matched"] = []
+                m["deleted"] = True
+    return json.dumps(redactor.walk(trace))

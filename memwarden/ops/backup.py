@@ -1,0 +1,351 @@
+"""`memwarden backup` and `memwarden restore`: consistent snapshots and atomic swaps.
+
+Backup (SQLite): ``VACUUM INTO`` a temporary file beside the target.  It reads inside
+one transaction, so the snapshot is consistent while the agent keeps writing (WAL lets
+writers go on).  The copy is fsynced, checked with ``PRAGMA integrity_check``, renamed
+into place, and its SHA-256 written beside it as ``SNAPSHOT.sha256`` (``sha256sum -c``
+reads it).
+
+Restore (SQLite), in this order, so that kill -9 at any point leaves the old database or
+the new one, never a mix:
+
+1. verify the snapshot: checksum, ``integrity_check``, a migration this code knows;
+2. take the server lock exclusively (refuse while a server holds it, unless ``--force``);
+3. copy the snapshot to ``.DB.restore-PID.tmp`` in the database's folder, fsync it;
+4. checkpoint the live database completely (``wal_checkpoint(TRUNCATE)``), so the main
+   file holds every commit and its ``-wal`` is empty; refuse if another connection
+   keeps it busy;
+5. keep the old database as ``DB.pre-restore-STAMP`` (a hard link: no copy);
+6. remove the empty ``-wal`` and the ``-shm``: a stale WAL beside the new file would be
+   replayed into it;
+7. ``os.replace`` the temporary file over the database, fsync the folder.
+
+``MEMWARDEN_RESTORE_PAUSE=copy|swap|replaced`` makes the real code stop at that step
+(half-way through the copy; just before the rename; just after it) until killed: the
+tests use it to kill -9 a restore at its critical points.
+
+PostgreSQL (``pg_dump``/``pg_restore``) is a branch still to be written: see
+:func:`backup` and :func:`restore`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic.script import ScriptDirectory
+
+from ..clock import utcnow
+from ..errors import ConfigError, InputError, StoreError, StoreUnavailable
+from ..settings import Settings
+from ..store import Store
+from ..store.engine import sqlite_module
+from ..store.migrate import alembic_config, head_revision
+from .database import sqlite_file
+from .lock import exclusive, holders, open_by
+
+__all__ = [
+    "BackupResult",
+    "RestoreResult",
+    "SnapshotInfo",
+    "backup",
+    "checksum_file",
+    "restore",
+    "verify_snapshot",
+]
+
+CHUNK = 1 << 20
+PAUSE_ENV = "MEMWARDEN_RESTORE_PAUSE"
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A verified snapshot."""
+
+    path: str
+    sha256: str
+    bytes: int
+    revision: str | None
+    episodes: int
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    snapshot: SnapshotInfo
+    checksum_file: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self.snapshot),
+            "checksum_file": self.checksum_file,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class RestoreResult:
+    database: str
+    snapshot: SnapshotInfo
+    previous: str | None
+    forced: bool
+    holders: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "snapshot": asdict(self.snapshot),
+            "previous": self.previous,
+            "forced": self.forced,
+            "holders": self.holders,
+            "notes": self.notes,
+        }
+
+
+def checksum_file(snapshot: Path) -> Path:
+    """``snap.db`` -> ``snap.db.sha256``."""
+    return snapshot.with_name(snapshot.name + ".sha256")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb+") as f:
+        os.fsync(f.fileno())
+
+
+# -- backup ----------------------------------------------------------------------------
+
+
+def backup(store: Store, dest: Path, *, overwrite: bool = False) -> BackupResult:
+    """Write a consistent snapshot of ``store`` to ``dest``, with ``dest.sha256``."""
+    dest = dest.expanduser().resolve()
+    if dest.exists() and not overwrite:
+        raise InputError(f"{dest} exists: choose a new name (or pass --overwrite)")
+    if not dest.parent.is_dir():
+        raise InputError(f"no folder {dest.parent}")
+    if store.dialect != "sqlite":
+        # PostgreSQL: pg_dump --format=custom into the temporary file, then the same
+        # checksum and rename steps.
+        raise ConfigError(f"backup of {store.dialect} databases is not implemented yet")
+    return _sqlite_backup(store, dest)
+
+
+def _sqlite_backup(store: Store, dest: Path) -> BackupResult:
+    started = time.perf_counter()
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        raw = store.engine.raw_connection()
+        try:
+            # Outside any transaction: VACUUM INTO opens its own read transaction.
+            raw.driver_connection.execute("VACUUM INTO ?", (str(tmp),))  # type: ignore[union-attr]
+        except Exception as e:
+            raise StoreError(f"backup failed: {e}") from e
+        finally:
+            raw.close()
+        _fsync_file(tmp)
+        info = _inspect(tmp, _sha256(tmp))
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+    sums = checksum_file(dest)
+    sums_tmp = sums.with_name(f".{sums.name}.tmp-{os.getpid()}")
+    sums_tmp.write_text(f"{info.sha256}  {dest.name}\n", encoding="utf-8")
+    _fsync_file(sums_tmp)
+    os.replace(sums_tmp, sums)
+    _fsync_dir(dest.parent)
+    snapshot = SnapshotInfo(str(dest), info.sha256, info.bytes, info.revision, info.episodes)
+    return BackupResult(snapshot, str(sums), time.perf_counter() - started)
+
+
+def _inspect(path: Path, sha256: str) -> SnapshotInfo:
+    """Integrity, revision and size of a snapshot file, opened read-only."""
+    conn = sqlite_module().connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        messages = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
+        if messages != ["ok"]:
+            raise StoreError(f"{path} fails integrity_check: {'; '.join(messages[:3])}")
+        try:
+            revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            episodes = int(conn.execute("SELECT count(*) FROM episodes").fetchone()[0])
+        except Exception as e:
+            raise StoreError(f"{path} is not a memwarden database: {e}") from e
+    except StoreError:
+        raise
+    except Exception as e:
+        raise StoreError(f"{path} cannot be read as SQLite: {e}") from e
+    finally:
+        conn.close()
+    return SnapshotInfo(
+        str(path), _sha256(path), path.stat().st_size, revision[0] if revision else None, episodes
+    )
+
+
+# -- restore ---------------------------------------------------------------------------
+
+
+def verify_snapshot(snapshot: Path) -> SnapshotInfo:
+    """Check a snapshot before anything is touched: checksum, integrity, revision."""
+    snapshot = snapshot.expanduser().resolve()
+    if not snapshot.is_file():
+        raise InputError(f"no snapshot at {snapshot}")
+    sums = checksum_file(snapshot)
+    try:
+        expected = sums.read_text(encoding="utf-8").split()[0].lower()
+    except (OSError, IndexError) as e:
+        raise InputError(f"no checksum for {snapshot}: expected {sums}") from e
+    actual = _sha256(snapshot)
+    if actual != expected:
+        raise StoreError(
+            f"{snapshot} does not match its checksum ({actual[:12]}… != {expected[:12]}…)"
+        )
+    info = _inspect(snapshot, actual)
+    if info.revision is not None:
+        try:
+            ScriptDirectory.from_config(alembic_config()).get_revision(info.revision)
+        except Exception as e:
+            raise StoreError(
+                f"{snapshot} is at migration {info.revision}, which this code does not know"
+            ) from e
+    return info
+
+
+def restore(settings: Settings, snapshot: Path, *, force: bool = False) -> RestoreResult:
+    """Replace the configured database with ``snapshot``, atomically."""
+    info = verify_snapshot(snapshot)
+    db = sqlite_file(settings)
+    if db is None:
+        # PostgreSQL: pg_restore into a new database, then rename databases.
+        raise ConfigError("restore is implemented for SQLite databases only, for now")
+    db = db.resolve()
+    with exclusive(db) as taken:
+        busy = ([] if taken else holders(db) or ["a process holding the server lock"]) + open_by(db)
+        if busy and not force:
+            raise StoreUnavailable(
+                f"{db} is in use by {', '.join(busy)}: stop it first (or pass --force)"
+            )
+        result = RestoreResult(str(db), info, None, force, busy)
+        _sqlite_swap(db, Path(info.path), info.sha256, result)
+    if info.revision != head_revision():
+        result.notes.append(
+            f"snapshot is at migration {info.revision}, code head is {head_revision()}: "
+            "run `memwarden db upgrade` (the agent also upgrades when it opens it)"
+        )
+    return result
+
+
+def _pause(stage: str) -> None:
+    if os.environ.get(PAUSE_ENV) == stage:
+        sys.stderr.write(f"restore paused at {stage}\n")
+        sys.stderr.flush()
+        time.sleep(float(os.environ.get(PAUSE_ENV + "_SECONDS", "60")))
+
+
+def _copy(src: Path, dst: Path) -> str:
+    digest = hashlib.sha256()
+    total = src.stat().st_size
+    written = 0
+    paused = False
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        for chunk in iter(lambda: fin.read(CHUNK), b""):
+            fout.write(chunk)
+            digest.update(chunk)
+            written += len(chunk)
+            if not paused and written * 2 >= total:
+                fout.flush()
+                paused = True
+                _pause("copy")
+        fout.flush()
+        os.fsync(fout.fileno())
+    return digest.hexdigest()
+
+
+def _checkpoint(db: Path, force: bool) -> None:
+    """Fold the WAL into the main file and leave no WAL behind, or raise."""
+    conn = sqlite_module().connect(str(db), timeout=5.0)
+    try:
+        busy, log, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        conn.close()
+    wal = Path(f"{db}-wal")
+    left = wal.stat().st_size if wal.exists() else 0
+    if (busy or left) and not force:
+        raise StoreUnavailable(
+            f"{db} is being written (checkpoint busy={busy}, log={log}, done={done}, "
+            f"WAL {left} bytes): stop the writers first"
+        )
+    if left:
+        # --force with a live writer: the WAL holds commits the main file lacks.
+        raise StoreUnavailable(f"{db}-wal still holds {left} bytes after a checkpoint: refusing")
+
+
+def _keep_previous(db: Path) -> Path:
+    """Keep the database about to be replaced as ``DB.pre-restore-STAMP``.
+
+    A hard link costs nothing and keeps the old file whole after the rename; a restore
+    killed after this step and run again finds its own link and reuses it.
+    """
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+    for n in range(1000):
+        candidate = db.with_name(f"{db.name}.pre-restore-{stamp}" + (f"-{n}" if n else ""))
+        if candidate.exists():
+            if os.path.samefile(candidate, db):
+                return candidate
+            continue
+        try:
+            os.link(db, candidate)
+        except OSError:  # no hard links on this filesystem: a full copy, renamed when whole
+            partial = candidate.with_name(f".{candidate.name}.tmp")
+            shutil.copy2(db, partial)
+            os.replace(partial, candidate)
+        return candidate
+    raise StoreError(f"cannot name a copy of {db}: too many pre-restore files")
+
+
+def _sqlite_swap(db: Path, snapshot: Path, sha256: str, result: RestoreResult) -> None:
+    folder = db.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f".{db.name}.restore-*.tmp"):
+        stale.unlink(missing_ok=True)
+        result.notes.append(f"removed {stale.name}, left by an interrupted restore")
+    tmp = folder / f".{db.name}.restore-{os.getpid()}.tmp"
+    try:
+        if _copy(snapshot, tmp) != sha256:
+            raise StoreError(f"{snapshot} changed while it was copied: try again")
+        if db.exists():
+            _checkpoint(db, result.forced)
+            journal = Path(f"{db}-journal")
+            if journal.exists() and journal.stat().st_size:
+                raise StoreUnavailable(f"{journal} holds an unfinished transaction: refusing")
+            result.previous = str(_keep_previous(db))
+        for suffix in ("-wal", "-shm", "-journal"):  # all empty or stale by now
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        _pause("swap")
+        os.replace(tmp, db)
+        _pause("replaced")
+        _fsync_dir(folder)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,227 @@
+"""The five commands as slash commands, library calls and CLI: audit, flag, task events."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from memwarden.agent import Agent
+from memwarden.cli import app
+from memwarden.governance import DISABLED_MESSAGE, Governance
+from memwarden.settings import Settings
+
+from .test_governance_helpers import (
+    audit,
+    connect,
+    count,
+    last_line,
+    reset_logging,
+    rows,
+    seed_log,
+    state,
+)
+
+ALL_FIVE = [
+    "/export_memory",
+    "/delete_episode 1",
+    "/delete_belief 1",
+    "/task_events",
+    "/trace 1",
+]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    reset_logging()
+    yield
+    reset_logging()
+
+
+def test_task_events_newest_first_and_one_task(agent: Agent) -> None:
+    agent.turn("ana", "Remind me to call Bob.")
+    agent.turn("ana", "/task add water the plants")
+    agent.turn("ana", "/task done 1")
+    agent.turn("ana", "/task cancel 2")
+
+    result = agent.turn("ana", "/task_events")
+
+    assert result.ok
+    events = result.result["events"]
+    assert [(e["task_id"], e["event"]) for e in events] == [
+        (2, "cancelled"),
+        (1, "completed"),
+        (2, "created"),
+        (1, "created"),
+    ]
+    assert [e["id"] for e in events] == sorted((e["id"] for e in events), reverse=True)
+    assert events[-1]["episode_id"] == 1 and events[-1]["task_title"] == "Call Bob"
+    assert result.result["total"] == 4 and result.result["truncated"] is False
+    assert result.reply.splitlines()[0] == "Your task events, newest first:"
+    assert "task 2 cancelled" in result.reply.splitlines()[1]
+    one = agent.turn("ana", "/task_events task_1")
+    assert [e["event"] for e in one.result["events"]] == ["completed", "created"]
+    assert one.reply.startswith("Events of task 1, newest first:")
+    limited = agent.governance.task_events("ana", limit=1)
+    assert limited.result is not None and limited.result.truncated and limited.result.total == 4
+
+
+def test_task_events_two_users(agent: Agent, db_path: Path) -> None:
+    agent.turn("ana", "Remind me to call Bob.")
+    bob_all = agent.turn("bob", "/task_events")
+    assert (
+        bob_all.ok
+        and bob_all.result["events"] == []
+        and bob_all.reply == "You have no task events."
+    )
+    theirs = agent.turn("bob", "/task_events 1")
+    missing = agent.turn("bob", "/task_events 2")
+    assert (theirs.reply, missing.reply) == ("No task 1.", "No task 2.")
+    assert theirs.result["error"]["kind"] == "not_found"
+    for words in ("x", "1 2", "episode_1", "9" * 25):
+        bad = agent.turn("ana", f"/task_events {words}")
+        assert not bad.ok and bad.reply.startswith("usage: /task_events [TASK_ID]")
+
+
+def test_every_call_is_audited_and_logged(agent: Agent, db_path: Path) -> None:
+    agent.turn("user123", "I live in Porto. Remind me to pack.")
+    with seed_log() as log:
+        for text in [*ALL_FIVE, "/trace 1", "/trace nope", "/delete_belief 9"]:
+            agent.turn("user123", text)
+    logged = log.getvalue()
+
+    assert "[GOVERNANCE] /export_memory executed (user: user123)" in logged
+    assert "[GOVERNANCE] /delete_episode episode_1 executed (user: user123)" in logged
+    assert "[GOVERNANCE] /trace episode_1 failed (user: user123): No episode 1." in logged
+    assert "[GOVERNANCE] /trace nope failed (user: user123): usage: /trace" in logged
+    records = rows(
+        db_path,
+        "SELECT user_id, command, args, success, error, latency_ms, ts, timestamp "
+        "FROM governance_log ORDER BY id",
+    )
+    assert [(r[1], r[3]) for r in records] == [
+        ("/export_memory", 1),
+        ("/delete_episode", 1),
+        ("/delete_belief", 0),
+        ("/task_events", 1),
+        ("/trace", 0),
+        ("/trace", 0),
+        ("/trace", 0),
+        ("/delete_belief", 0),
+    ]  # belief 1 went with episode 1, its only source
+    assert all(r[0] == "user123" and r[5] >= 0 and r[6] == r[7] for r in records)
+    assert all((r[4] is None) == bool(r[3]) for r in records)
+    assert json.loads(records[1][2]) == ["1"]
+
+
+def test_governance_disabled_answers_clearly_and_changes_nothing(tmp_path: Path) -> None:
+    settings = Settings(db=str(tmp_path / "m.db"), governance_surfaces_enabled=False)
+    with Agent.open(settings) as agent:
+        agent.turn("ana", "I live in Porto. Remind me to pack.")
+        before = state(tmp_path / "m.db")
+        for text in ALL_FIVE:
+            result = agent.turn("ana", text)
+            assert not result.ok and result.reply == DISABLED_MESSAGE
+            assert result.result == {"error": {"kind": "disabled", "message": DISABLED_MESSAGE}}
+        assert state(tmp_path / "m.db") == before
+        assert not (tmp_path / "exports").exists()
+        # Nothing else about the agent changes.
+        assert agent.turn("ana", "Where do I live?").reply == "You told me that you live in Porto."
+        assert agent.turn("ana", "/task list").ok
+    assert [(r[1], r[3], r[4]) for r in audit(tmp_path / "m.db")] == [
+        (text.split()[0], 0, DISABLED_MESSAGE) for text in ALL_FIVE
+    ]
+
+
+def test_governance_flag_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVERNANCE_SURFACES_ENABLED", "0")
+    assert Settings().governance_surfaces_enabled is False
+    monkeypatch.setenv("GOVERNANCE_SURFACES_ENABLED", "1")
+    assert Settings().governance_surfaces_enabled is True
+    monkeypatch.delenv("GOVERNANCE_SURFACES_ENABLED")
+    assert Settings().governance_surfaces_enabled is True  # the default: on
+
+
+def test_invalid_user_id_is_refused_and_audited(settings: Settings, db_path: Path) -> None:
+    with Governance.open(settings) as gov:
+        result = gov.trace("  ", 1)
+        assert not result.ok and result.error_kind == "usage"
+        assert result.reply == "a user id is required"
+        with pytest.raises(Exception, match="a user id is required"):
+            result.raise_for_error()
+    assert audit(db_path) == [("", "/trace", '["1"]', 0, "a user id is required")]
+
+
+def test_help_lists_the_five_commands(agent: Agent) -> None:
+    help_text = agent.turn("ana", "/help").reply
+    for name in ("/export_memory", "/delete_episode", "/delete_belief", "/task_events", "/trace"):
+        assert name in help_text
+
+
+def test_cli_subcommands_share_the_code_path(settings: Settings, db_path: Path) -> None:
+    with Agent.open(settings) as agent:
+        agent.turn("ana", "I live in Porto. Remind me to pack.")
+        agent.turn("ana", "I moved to Berlin.")
+    runner = CliRunner()
+    db = ["--db", settings.db]
+    events = runner.invoke(app, [*db, "task-events", "-u", "ana", "--json"])
+    assert events.exit_code == 0 and json.loads(events.stdout)["total"] == 1
+    one = runner.invoke(app, [*db, "task-events", "-u", "ana", "task_1"])
+    assert one.exit_code == 0 and "Events of task 1" in one.stdout
+    belief = runner.invoke(app, [*db, "delete-belief", "-u", "bob", "belief_1"])
+    assert belief.exit_code == 2 and last_line(belief.stderr) == "error: No belief 1."
+    bad = runner.invoke(app, [*db, "delete-episode", "-u", "ana", "x1"])
+    assert bad.exit_code == 2 and "usage: /delete_episode" in bad.stderr
+    deleted = runner.invoke(app, [*db, "delete-episode", "-u", "ana", "episode_2", "--json"])
+    assert deleted.exit_code == 0, deleted.output
+    assert json.loads(deleted.stdout)["beliefs_detached"][0]["reverted"] is True
+    gone = runner.invoke(app, [*db, "delete-belief", "-u", "ana", "1"])
+    assert gone.exit_code == 0 and "Deleted belief 1 (location)" in gone.stdout
+    assert count(db_path, "governance_log") == 6
+
+
+def test_turn_json_governance_command_has_turn_shape(db_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
+    env["MEMWARDEN_DB"] = str(db_path)
+
+    def turn(text: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "memwarden", "turn", "-u", "ana", text, "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+
+    first = turn("I live in Porto.")
+    assert first.returncode == 0, first.stderr
+    ok = turn("/trace episode_1")
+    doc = json.loads(ok.stdout)
+    assert ok.returncode == 0
+    assert doc["episode_id"] is None and doc["command"] == "/trace" and doc["ok"] is True
+    assert doc["result"]["input"] == "I live in Porto." and doc["reply"].startswith("Trace of")
+    assert "[GOVERNANCE] /trace episode_1 executed (user: ana)" in ok.stderr
+    failed = turn("/delete_episode 7")
+    doc = json.loads(failed.stdout)
+    assert failed.returncode == 1
+    assert doc["episode_id"] is None and doc["ok"] is False and doc["reply"] == "No episode 7."
+    assert doc["result"] == {"error": {"kind": "not_found", "message": "No episode 7."}}
+
+
+def test_store_failure_is_one_line_audited_and_logged_as_error(agent: Agent, db_path: Path) -> None:
+    agent.turn("ana", "Remind me to pack.")
+    with connect(db_path) as conn:
+        conn.execute("ALTER TABLE task_events RENAME TO task_events_gone")
+    with seed_log() as log:
+        result = agent.turn("ana", "/task_events")
+    assert not result.ok and result.result["error"]["kind"] == "store"
+    assert result.reply.startswith("The command failed and nothing was changed: no such table")
+    assert "\n" not in result.reply
+    assert audit(db_path)[-1][:4] == ("ana", "/task_events", "[]", 0)
+    assert "[ERROR] governance /task_events failed (user: ana)" in log.getvalue()

@@ -1,0 +1,225 @@
+"""/export_memory: one streamed JSON document, valid against docs/export-schema.json."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from memwarden.agent import Agent
+from memwarden.clock import utcnow
+from memwarden.governance import EXPORT_VERSION, Governance
+from memwarden.governance.export import _embed, write_export
+from memwarden.settings import Settings
+from memwarden.store import Store
+
+from .test_governance_helpers import (
+    audit,
+    connect,
+    export_document,
+    reset_logging,
+    validate_export,
+)
+
+
+def _session(agent: Agent) -> None:
+    for text in (
+        "My name is Ana. I live in Porto.",
+        "I moved to Berlin.",
+        "Remind me to renew my passport.",
+        "Where do I live?",
+    ):
+        agent.turn("ana", text)
+    agent.turn("ana", "/task done 1")
+    agent.turn("ana", "/trace 4")
+    agent.turn("bob", "I live in Oslo and I love skiing.")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    reset_logging()
+    yield
+    reset_logging()
+
+
+def test_export_memory_has_every_section_and_validates(agent: Agent) -> None:
+    _session(agent)
+    doc = export_document(agent.governance, "ana")
+
+    assert doc["format"] == "memwarden-export"
+    assert doc["version"] == EXPORT_VERSION
+    assert doc["user_id"] == "ana"
+    assert [e["user_input"] for e in doc["episodes"]][:2] == [
+        "My name is Ana. I live in Porto.",
+        "I moved to Berlin.",
+    ]
+    last = doc["episodes"][3]
+    assert last["reply"] == "You told me that you live in Berlin."
+    assert last["trace"]["drafts"] == [last["draft"]]
+    assert {m["kind"] for m in last["trace"]["recalled"]} == {"belief", "episode"}
+    assert last["action"] == "NONE" and last["draft_total_score"] == 0.0
+    location = next(b for b in doc["beliefs"] if b["key"] == "location")
+    assert location["value"] == "Berlin"
+    assert [h["change"] for h in location["history"]] == ["created", "updated"]
+    assert [h["old_value"] for h in location["history"]] == [None, "Porto"]
+    assert location["sources"] == [1, 2]
+    [task] = doc["tasks"]
+    assert task["title"] == "Renew my passport" and task["status"] == "done"
+    assert [e["event"] for e in task["events"]] == ["created", "completed"]
+    assert [r["episode_id"] for r in doc["risk_log"]] == [1, 2, 3, 4]
+    assert [(g["command"], g["args"], g["success"]) for g in doc["governance_log"]] == [
+        ("/trace", ["4"], True)
+    ]
+    assert doc["counts"] == {
+        "episodes": 4,
+        "beliefs": 2,
+        "tasks": 1,
+        "risk_log": 4,
+        "governance_log": 1,
+    }
+
+
+def test_export_memory_other_user_sees_only_their_own(agent: Agent) -> None:
+    _session(agent)
+    doc = export_document(agent.governance, "bob")
+    text = json.dumps(doc)
+
+    assert doc["counts"]["episodes"] == 1 and doc["counts"]["tasks"] == 0
+    for word in ("Porto", "Berlin", "passport", "Ana"):
+        assert word not in text
+    empty = export_document(agent.governance, "nobody")
+    assert empty["counts"] == dict.fromkeys(empty["counts"], 0)
+
+
+def test_export_memory_pages_give_the_same_document(agent: Agent, store: Store) -> None:
+    for i in range(23):
+        agent.turn("ana", f"I like topic{chr(97 + i)} a lot.")
+    now = utcnow()
+    docs = []
+    for page in (1, 4, 1000):
+        buffer = io.StringIO()
+        with store.read() as conn:
+            counts, size = write_export(conn, "ana", buffer, exported_at=now, page=page)
+        assert size == len(buffer.getvalue().encode())
+        docs.append(json.loads(buffer.getvalue()))
+    assert docs[0] == docs[1] == docs[2]
+    assert counts["episodes"] == 23 and counts["beliefs"] == 23
+
+
+def test_export_memory_malformed_stored_json_is_embedded_as_text(
+    agent: Agent, db_path: Path
+) -> None:
+    agent.turn("ana", "I live in Porto.")
+    with connect(db_path) as conn:
+        conn.execute("UPDATE episodes SET trace = '{\"recalled\": [', meta = 'NaN'")
+        conn.execute("UPDATE risk_log SET details = 'not json', scores = '{}'")
+    doc = export_document(agent.governance, "ana")
+
+    assert doc["episodes"][0]["trace"] == '{"recalled": ['
+    assert doc["episodes"][0]["meta"] == "NaN"  # valid for Python, not for RFC 8259
+    assert doc["risk_log"][0]["details"] == "not json"
+    assert doc["risk_log"][0]["scores"] == {}
+
+
+def test_export_memory_slash_command_writes_a_private_file(agent: Agent, db_path: Path) -> None:
+    _session(agent)
+    result = agent.turn("ana", "/export_memory")
+
+    assert result.ok and result.episode_id is None and result.command == "/export_memory"
+    summary = result.result
+    path = Path(summary["path"])
+    assert path.parent == db_path.parent / "exports"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert str(path) in result.reply and "4 episodes" in result.reply
+    doc = json.loads(path.read_text())
+    validate_export(doc)
+    assert summary["counts"] == doc["counts"] and summary["bytes"] == path.stat().st_size
+    assert summary["version"] == EXPORT_VERSION
+
+
+def test_export_memory_to_path_is_atomic(agent: Agent, tmp_path: Path) -> None:
+    agent.turn("ana", "I live in Porto.")
+    target = tmp_path / "out" / "ana.json"
+    result = agent.governance.export_memory("ana", out=target)
+    assert result.ok and result.result is not None and result.result.path == str(target)
+    validate_export(json.loads(target.read_text()))
+    assert [p.name for p in target.parent.iterdir()] == ["ana.json"]  # no temp file left
+
+
+def test_export_memory_unwritable_path_is_one_line_error(agent: Agent, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = agent.governance.export_memory("ana", out=blocker / "sub" / "x.json")
+    assert not result.ok and result.error_kind == "usage"
+    assert "cannot write the export" in result.reply and "\n" not in result.reply
+
+
+@pytest.mark.parametrize("words", [["now"], ["a", "b"]])
+def test_export_memory_extra_words_are_usage_errors(
+    agent: Agent, db_path: Path, words: list[str]
+) -> None:
+    result = agent.turn("ana", "/export_memory " + " ".join(words))
+    assert not result.ok
+    assert result.reply.startswith("usage: /export_memory")
+    assert result.result == {"error": {"kind": "usage", "message": result.reply}}
+    assert audit(db_path)[-1][:4] == ("ana", "/export_memory", json.dumps(words), 0)
+    assert not (db_path.parent / "exports").exists()
+
+
+def test_export_memory_cli_streams_to_stdout_and_file(settings: Settings, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from memwarden.cli import app
+
+    with Agent.open(settings) as agent:
+        _session(agent)
+    runner = CliRunner()
+    db = ["--db", settings.db]
+    streamed = runner.invoke(app, [*db, "export", "--user", "ana"])
+    assert streamed.exit_code == 0, streamed.output
+    validate_export(json.loads(streamed.stdout))
+    out = tmp_path / "ana.json"
+    saved = runner.invoke(app, [*db, "export", "--user", "ana", "-o", str(out), "--json"])
+    assert saved.exit_code == 0
+    summary = json.loads(saved.stdout)
+    assert summary["path"] == str(out) and summary["counts"]["episodes"] == 4
+    assert os.path.getsize(out) == summary["bytes"]
+    missing = runner.invoke(app, [*db, "export"])
+    assert missing.exit_code == 2  # --user is required
+
+
+def test_export_memory_library_reads_one_snapshot(settings: Settings) -> None:
+    with Governance.open(settings) as gov:
+        doc = export_document(gov, "ana")
+    assert doc["counts"]["episodes"] == 0
+
+
+def test_export_memory_tricky_values_round_trip(agent: Agent, store: Store, db_path: Path) -> None:
+    agent.turn("ana", "Remind me to buy café au lait. My name is Zoë.")
+    agent.turn("ana", 'Where do I live? "quoted" \\ back\nslash')
+    with connect(db_path) as conn:
+        conn.execute(
+            "UPDATE episodes SET draft_total_score = 0.30000000000000004, meta = 'x' WHERE id = 1"
+        )
+        conn.execute("UPDATE episodes SET trace = '{\"a\": 1,}' WHERE id = 2")
+    buffer = io.StringIO()
+    with store.read() as conn:
+        _, size = write_export(conn, "ana", buffer, exported_at=utcnow(), page=1)
+    document = json.loads(buffer.getvalue())
+    validate_export(document)
+    assert size == len(buffer.getvalue().encode("utf-8"))
+    first, second = document["episodes"]
+    assert first["user_input"] == "Remind me to buy café au lait. My name is Zoë."
+    assert first["draft_total_score"] == 0.30000000000000004 and first["meta"] == "x"
+    assert second["user_input"] == 'Where do I live? "quoted" \\ back\nslash'
+    assert second["trace"] == '{"a": 1,}'
+    assert (_embed('{"a": 1}', None), _embed("{", None), _embed(None, 1)) == (
+        '{"a": 1}',
+        '"{"',
+        "null",
+    )

@@ -1,0 +1,138 @@
+"""`memwarden selftest`, `smoke` and `soak`: end to end, at a small size."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from memwarden.agent import Agent
+from memwarden.cli import app
+from memwarden.gate import Action, Assessment, GateDecision, GateInput, PassThroughGate, Regenerate
+from memwarden.ops.selftest import run_selftest
+from memwarden.ops.smoke import SMOKE_USER, run_smoke
+from memwarden.ops.soak import SoakOptions, run_soak
+from memwarden.settings import Settings
+from memwarden.store.schema import governance_log
+
+from .test_ops_logs import _keep_logger_state  # noqa: F401  (autouse)
+
+RiskGate = pytest.importorskip("memwarden.gate.risk_gate").RiskGate
+
+
+class DriftingGate:
+    """A gate whose scores creep up with every draft it sees: what drift looks like."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def assess(self, gate_input: GateInput) -> Assessment:
+        self.seen += 1
+        return Assessment(total=min(self.seen / 100, 0.45), action=Action.NONE)
+
+    def review(self, gate_input: GateInput, regenerate: Regenerate) -> GateDecision:
+        a = self.assess(gate_input)
+        return GateDecision(Action.NONE, a.total, a.total, gate_input.draft, a)
+
+
+def test_selftest_passes_with_the_risk_gate(tmp_path: Path) -> None:
+    report = run_selftest(
+        Settings(), workdir=tmp_path, agent_factory=lambda s: Agent.open(s, gate=RiskGate())
+    )
+    assert [s.name for s in report.failures] == []
+    assert report.verdict == "✓ ALL TESTS PASSED" and len(report.steps) == 17
+
+
+def test_selftest_reports_a_missing_gate_as_a_failure(tmp_path: Path) -> None:
+    report = run_selftest(
+        Settings(), workdir=tmp_path, agent_factory=lambda s: Agent.open(s, gate=PassThroughGate())
+    )
+    assert [s.name for s in report.failures] == ["gate: a risky draft is stopped"]
+    assert report.verdict.startswith("✗ 1 OF 17 FAILED: gate: a risky draft is stopped")
+    assert "PassThroughGate" in report.failures[0].detail
+
+
+def test_selftest_command_prints_every_step_and_the_verdict() -> None:
+    result = CliRunner().invoke(app, ["selftest"])
+    assert "governance: /delete_episode (hard delete)" in result.stdout
+    verdict = result.stdout.strip().splitlines()[-1]
+    assert verdict == "✓ ALL TESTS PASSED" or verdict.startswith("✗")
+    assert result.exit_code == (0 if verdict.startswith("✓") else 1)
+
+
+def test_smoke_reads_and_changes_no_user_data(agent: Agent, settings: Settings) -> None:
+    for said in ("I live in Porto", "Remind me to call Ana", "Where do I live?"):
+        agent.turn("ana", said)
+    report = run_smoke(settings, user="ana")
+    assert report.ok and report.verdict == "✓ Smoke test passed"
+    assert [c.command for c in report.calls] == ["/export_memory", "/task_events", "/trace"]
+    assert report.changed == {} and report.audit_rows == 3
+    assert not (Path(settings.db).parent / "exports").exists()  # exported to memory only
+    default = run_smoke(settings)
+    assert default.user == SMOKE_USER and [c.command for c in default.calls] == [
+        "/export_memory",
+        "/task_events",
+    ]
+    with agent.store.read() as conn:
+        audited = conn.execute(
+            select(func.count())
+            .select_from(governance_log)
+            .where(governance_log.c.user_id == SMOKE_USER)
+        ).scalar_one()
+    assert audited == 2
+
+
+def test_smoke_command_refuses_a_missing_database(tmp_path: Path) -> None:
+    missing = tmp_path / "prod.db"
+    result = CliRunner().invoke(app, ["smoke", "--db", str(missing)])
+    assert result.exit_code == 1 and not missing.exists()
+
+
+def test_soak_small_end_to_end_passes() -> None:
+    result = CliRunner().invoke(app, ["soak", "--sessions", "3", "--turns", "12", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Staging Soak Test Results" in out and "✓ Sessions: 3/3 completed" in out
+    assert "✓ Total turns: 36" in out and "✓ Risk score drift:" in out
+
+
+def test_soak_json_counts_add_up(tmp_path: Path) -> None:
+    report = run_soak(
+        Settings(),
+        SoakOptions(sessions=4, turns=20, users=2, seed=11),
+        workdir=tmp_path,
+        agent_factory=lambda s: Agent.open(s, gate=RiskGate()),
+    )
+    doc = report.to_dict()
+    assert doc["ok"], doc["failures"]
+    assert doc["turns"] == 80 and doc["sessions_completed"] == 4
+    assert doc["episodes_created"] + doc["governance_calls"] == 80
+    assert doc["episodes_in_db"] == doc["episodes_created"] - doc["episodes_deleted"]
+    assert (
+        doc["tasks_created"] == doc["tasks_requested"]
+        and doc["orphans"]
+        and not any(doc["orphans"].values())
+    )
+    json.dumps(doc)
+
+
+def test_soak_fails_on_benign_score_drift(tmp_path: Path) -> None:
+    report = run_soak(
+        Settings(),
+        SoakOptions(sessions=2, turns=30, seed=3),
+        workdir=tmp_path,
+        agent_factory=lambda s: Agent.open(s, gate=DriftingGate()),
+    )
+    assert not report.ok
+    assert any(f.startswith("benign score drift") for f in report.failures())
+    line = next(line for line in report.lines() if line[1] == "Risk score drift")
+    assert line[0] is False
+
+
+def test_soak_duration_mode_stops_by_itself(tmp_path: Path) -> None:
+    report = run_soak(Settings(), SoakOptions(turns=5, duration=1.0, seed=2), workdir=tmp_path)
+    assert report.sessions_planned is None and report.sessions_completed >= 1
+    assert 1.0 <= report.seconds < 30 and report.ok, report.failures()

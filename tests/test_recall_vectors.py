@@ -1,0 +1,110 @@
+"""Vectors live and die with their memories, and dense recall reads them (numpy needed)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+np = pytest.importorskip("numpy")
+
+from memwarden.memory import vectors as vector_cache  # noqa: E402
+from memwarden.memory.ingest import Turn, ingest_turns  # noqa: E402
+from memwarden.memory.recall import recall  # noqa: E402
+from memwarden.memory.vectors import store_belief_vectors, user_vectors  # noqa: E402
+from memwarden.store import Store  # noqa: E402
+
+
+class WordHashEmbedder:
+    """Deterministic stand-in: a bag of hashed words, unit length."""
+
+    model = "test/word-hash"
+    dim = 64
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                out[row, hashlib.sha256(word.strip(".,!?").encode()).digest()[0] % self.dim] += 1
+            out[row] /= np.linalg.norm(out[row]) or 1.0
+        return out
+
+
+def _count(store: Store, where: str = "1=1") -> int:
+    with store.read() as conn:
+        return int(conn.exec_driver_sql(f"SELECT count(*) FROM memory_vectors WHERE {where}").scalar())
+
+
+def test_ingest_writes_one_vector_per_episode(store: Store) -> None:
+    ids = ingest_turns(store, "u", [Turn("red kite"), Turn("blue boat")], embedder=WordHashEmbedder())
+    assert _count(store) == 2
+    assert _count(store, f"episode_id IN ({ids[0]}, {ids[1]}) AND user_id = 'u'") == 2
+
+
+def test_delete_episode_removes_its_vector(store: Store) -> None:
+    ids = ingest_turns(store, "u", [Turn("red kite"), Turn("blue boat")], embedder=WordHashEmbedder())
+    with store.write() as conn:
+        conn.exec_driver_sql("DELETE FROM episodes WHERE id = ?", (ids[0],))
+    assert _count(store, f"episode_id = {ids[0]}") == 0
+    assert _count(store) == 1
+
+
+def test_delete_or_restate_belief_removes_its_vector(agent: Any) -> None:
+    agent.turn("ana", "I live in Porto.")
+    with agent.store.read() as conn:
+        belief_id = conn.exec_driver_sql("SELECT id FROM semantic_beliefs").scalar()
+    with agent.store.write() as conn:
+        store_belief_vectors(conn, "ana", "test/word-hash", [(belief_id, np.ones(64) / 8)])
+        conn.exec_driver_sql(
+            "UPDATE semantic_beliefs SET statement = 'User lives in Lisbon' WHERE id = ?",
+            (belief_id,),
+        )
+    assert _count(agent.store, f"belief_id = {belief_id}") == 0
+    with agent.store.write() as conn:
+        store_belief_vectors(conn, "ana", "test/word-hash", [(belief_id, np.ones(64) / 8)])
+        conn.exec_driver_sql("DELETE FROM semantic_beliefs WHERE id = ?", (belief_id,))
+    assert _count(agent.store, f"belief_id = {belief_id}") == 0
+
+
+def test_vector_cache_follows_inserts_and_deletes(store: Store) -> None:
+    embedder = WordHashEmbedder()
+    vector_cache.clear_cache()
+    first = ingest_turns(store, "u", [Turn("red kite"), Turn("blue boat")], embedder=embedder)
+    with store.read() as conn:
+        assert len(user_vectors(conn, "u", embedder.model, embedder.dim).episode_ids) == 2
+    ingest_turns(store, "u", [Turn("green tent")], embedder=embedder)
+    with store.read() as conn:
+        assert len(user_vectors(conn, "u", embedder.model, embedder.dim).episode_ids) == 3
+    with store.write() as conn:
+        conn.exec_driver_sql("DELETE FROM episodes WHERE id = ?", (first[0],))
+    with store.read() as conn:
+        cached = user_vectors(conn, "u", embedder.model, embedder.dim)
+    assert first[0] not in cached.positions and len(cached.episode_ids) == 2
+
+
+def test_dense_recall_reports_lexical_dense_and_fused(store: Store) -> None:
+    embedder = WordHashEmbedder()
+    day = datetime(2023, 5, 1)
+    ids = ingest_turns(
+        store,
+        "u",
+        [Turn("the kite is red", occurred_at=day), Turn("a blue boat", occurred_at=day)],
+        embedder=embedder,
+    )
+    with store.read() as conn:
+        found = recall(conn, store.search, "u", "red kite", episodes=2, beliefs=0, embedder=embedder)
+    assert found[0].id == ids[0]
+    assert found[0].dense is not None and found[0].dense > 0.5
+    assert found[0].lexical > 0 and found[0].fused > found[1].fused
+
+
+def test_vectors_of_another_user_are_never_read(store: Store) -> None:
+    embedder = WordHashEmbedder()
+    ingest_turns(store, "ana", [Turn("secret red kite")], embedder=embedder)
+    with store.read() as conn:
+        assert len(user_vectors(conn, "bob", embedder.model, embedder.dim).episode_ids) == 0
+        found = recall(conn, store.search, "bob", "red kite", episodes=5, beliefs=5, embedder=embedder)
+    assert found == []
