@@ -80,6 +80,6 @@ def parse_id(raw: str, prefix: str) -> int:
     value = raw.strip().lower()
     if value.startswith(prefix + "_"):
         value = value[len(prefix) + 1 :]
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise InputError(f"not a {prefix} id: {raw!r}")
     return int(value)

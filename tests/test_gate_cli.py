@@ -52,3 +52,9 @@ def test_block_cli_threshold_failure_exits_1(tmp_path: Path) -> None:
     proc = _run(str(cases))
     assert proc.returncode == 1
     assert "expected_action_hit_rate" in proc.stdout
+
+
+def test_rewrite_cli_floor_without_rewrite_loop_exits_1() -> None:
+    proc = _run(str(CASES), "--min-rewrite", "0.9")
+    assert proc.returncode == 1
+    assert "rewrite_success_rate not measured" in proc.stdout

@@ -176,7 +176,20 @@ def test_delete_episode_other_users_id_answers_like_a_missing_one(
 
 @pytest.mark.parametrize(
     "words",
-    ["", "abc", "-1", "1.5", "99999999999999999999999", "1 2", "episode_", "belief_1", "1 now"],
+    [
+        "",
+        "abc",
+        "-1",
+        "1.5",
+        "99999999999999999999999",
+        "1 2",
+        "episode_",
+        "belief_1",
+        "1 now",
+        "²",
+        "episode_1²",
+        "١٢",
+    ],
 )
 def test_delete_episode_bad_input_is_a_usage_error(agent: Agent, db_path: Path, words: str) -> None:
     agent.turn("ana", "I live in Porto.")

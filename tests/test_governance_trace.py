@@ -129,7 +129,9 @@ def test_trace_other_users_episode_answers_like_a_missing_one(agent: Agent, db_p
     assert "Porto" not in json.dumps(theirs.to_dict())
 
 
-@pytest.mark.parametrize("words", ["", "x", "episode_x", "1 2", "task_1", "9" * 19, "-3"])
+@pytest.mark.parametrize(
+    "words", ["", "x", "episode_x", "1 2", "task_1", "9" * 19, "-3", "²", "episode_²"]
+)
 def test_trace_bad_input_is_a_usage_error(agent: Agent, db_path: Path, words: str) -> None:
     agent.turn("ana", "I live in Porto.")
     before = state(db_path)
@@ -137,7 +139,7 @@ def test_trace_bad_input_is_a_usage_error(agent: Agent, db_path: Path, words: st
     assert not result.ok and result.reply.startswith("usage: /trace EPISODE_ID")
     assert "\n" not in result.reply
     assert state(db_path) == before
-    assert audit(db_path)[-1][1:4] == ("/trace", json.dumps(words.split()), 0)
+    assert audit(db_path)[-1][1:4] == ("/trace", json.dumps(words.split(), ensure_ascii=False), 0)
 
 
 def test_trace_cli_text_and_json(settings: Settings) -> None:

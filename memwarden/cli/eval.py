@@ -36,7 +36,9 @@ def gate_command(
     ] = 0.10,
     min_rewrite: Annotated[
         float | None,
-        typer.Option(help="With --rewrite, fail when rewrite_success_rate is below this."),
+        typer.Option(
+            help="Fail when rewrite_success_rate is below this (needs --rewrite; fails without it)."
+        ),
     ] = None,
     retention: Annotated[
         float,

@@ -294,12 +294,12 @@ def evaluate_cases(
         failures.append(f"expected_action_hit_rate {hit_rate:.3f} < {limits.min_hit_rate}")
     if limits.max_control_fp is not None and control_fp > limits.max_control_fp:
         failures.append(f"control_false_positive {control_fp:.3f} > {limits.max_control_fp}")
-    if (
-        rewrite
-        and limits.min_rewrite_success is not None
-        and (rewrite_rate is None or rewrite_rate < limits.min_rewrite_success)
-    ):
-        failures.append(f"rewrite_success_rate {rewrite_rate} < {limits.min_rewrite_success}")
+    if limits.min_rewrite_success is not None:
+        # A floor on a rate that was not measured fails rather than passing silently.
+        if not rewrite:
+            failures.append("rewrite_success_rate not measured (run the rewrite loop)")
+        elif rewrite_rate is None or rewrite_rate < limits.min_rewrite_success:
+            failures.append(f"rewrite_success_rate {rewrite_rate} < {limits.min_rewrite_success}")
     return GateReport(
         cases=len(results),
         expected_action_hit_rate=hit_rate,

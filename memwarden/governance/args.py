@@ -74,8 +74,11 @@ def parse_words(command: str, words: Sequence[str]) -> int | None:
     if len(words) > 1:
         raise InputError(f"{spec.usage} (one {spec.prefix} id, got {len(words)} words)")
     try:
+        # ASCII only: str.isdigit() (in parse_id) accepts "²", which int() rejects.
+        if not words[0].isascii():
+            raise InputError(words[0])
         return parse_id(words[0], spec.prefix)
-    except InputError:
+    except (InputError, ValueError):
         raise InputError(
             f"{spec.usage} ({_clip(words[0])!r} is not {_article(spec.prefix)} {spec.prefix} id)"
         ) from None

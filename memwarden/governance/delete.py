@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import NotFound
 from ..memory.facts import statement_for
@@ -266,7 +267,8 @@ def checkpoint_wal(conn: Connection) -> CheckpointStatus:
             busy, log_frames, done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         finally:
             cursor.close()
-    except Exception as e:  # the delete is committed: report, never undo or raise
+    except (SQLAlchemyError, conn.dialect.loaded_dbapi.Error) as e:
+        # The delete is committed: report, never undo or raise.
         ms = round((time.perf_counter() - start) * 1000, 3)
         return CheckpointStatus(False, ms, f"checkpoint failed: {e}")
     ms = round((time.perf_counter() - start) * 1000, 3)

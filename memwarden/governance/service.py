@@ -21,6 +21,7 @@ from typing import IO, Any, cast
 
 import platformdirs
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..agent import validate_user_id
 from ..clock import utcnow
@@ -84,7 +85,7 @@ class _Session:
 
     def close(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(SQLAlchemyError):
                 self._conn.close()
             self._conn = None
 
@@ -278,7 +279,7 @@ class Governance:
                         ts=utcnow(),
                     )
                 break
-            except Exception as e:
+            except (MemwardenError, SQLAlchemyError) as e:
                 attempt.close()
                 if attempt is not session:
                     logger.error("governance %s: could not write the audit row: %s", command, e)
