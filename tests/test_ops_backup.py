@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from memwarden.ops.integrity import run_check
 from memwarden.ops.lock import lock_file
 from memwarden.settings import Settings
 from memwarden.store import Store
+from memwarden.store.engine import sqlite_module
 from memwarden.store.schema import episodes, risk_log
 
 from .test_ops_logs import _keep_logger_state  # noqa: F401  (autouse)
@@ -120,6 +122,25 @@ def test_restore_refuses_a_tampered_snapshot_and_touches_nothing(
     checksum_file(snap).unlink()
     with pytest.raises(InputError, match="no checksum"):
         restore(Settings(db=str(db_path)), snap)
+
+
+@pytest.mark.parametrize("revision", ["deadbeef", "heads", ""])
+def test_restore_refuses_an_unknown_migration_and_touches_nothing(
+    tmp_path: Path, db_path: Path, revision: str
+) -> None:
+    _talk(db_path, 2)
+    store = Store.open(Settings(db=str(db_path)), migrate=False)
+    snap = Path(backup(store, tmp_path / "snap.db").snapshot.path)
+    store.close()
+    raw = sqlite_module().connect(str(snap))
+    raw.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    raw.commit()
+    raw.close()
+    checksum_file(snap).write_text(f"{hashlib.sha256(snap.read_bytes()).hexdigest()}  snap.db\n")
+    before = db_path.read_bytes()
+    with pytest.raises(StoreError, match="this code does not know"):
+        restore(Settings(db=str(db_path)), snap)
+    assert db_path.read_bytes() == before
 
 
 def test_backup_refuses_to_overwrite(tmp_path: Path, store: Store) -> None:

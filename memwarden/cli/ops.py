@@ -64,14 +64,15 @@ def health(
         memwarden health --review 72h --json
         memwarden health --thresholds ours.toml --alert-rules > alerts.yml
     """
+    from ..errors import InputError
     from ..ops.database import open_existing
     from ..ops.thresholds import load_thresholds, parse_duration
 
-    if as_json and prometheus:
-        raise typer.BadParameter("choose --json or --prometheus")
-    if review and prometheus:
-        raise typer.BadParameter("--review prints a table or --json, not --prometheus")
     with edge():
+        if as_json and prometheus:
+            raise InputError("choose --json or --prometheus, not both")
+        if review and prometheus:
+            raise InputError("--review prints a table or --json, not --prometheus")
         limits = load_thresholds(thresholds)
         if alert_rules:
             from ..ops.prometheus import alert_rules as rules

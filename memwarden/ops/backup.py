@@ -161,7 +161,7 @@ def _sqlite_backup(store: Store, dest: Path) -> BackupResult:
         try:
             # Outside any transaction: VACUUM INTO opens its own read transaction.
             raw.driver_connection.execute("VACUUM INTO ?", (str(tmp),))  # type: ignore[union-attr]
-        except Exception as e:
+        except sqlite_module().Error as e:
             raise StoreError(f"backup failed: {e}") from e
         finally:
             raw.close()
@@ -182,25 +182,33 @@ def _sqlite_backup(store: Store, dest: Path) -> BackupResult:
 
 
 def _inspect(path: Path, sha256: str) -> SnapshotInfo:
-    """Integrity, revision and size of a snapshot file, opened read-only."""
-    conn = sqlite_module().connect(f"file:{path}?mode=ro", uri=True)
+    """Integrity, revision and size of a snapshot file, opened read-only.
+
+    ``sha256`` is the digest already computed (and, for a restore, checked against the
+    ``.sha256`` file); it is what the swap later compares the copied bytes with, so it
+    must not be recomputed here: a file changed after the check would then pass.
+    """
+    module = sqlite_module()
     try:
-        messages = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
+        conn = module.connect(f"file:{path}?mode=ro", uri=True)
+    except module.Error as e:
+        raise StoreError(f"{path} cannot be read as SQLite: {e}") from e
+    try:
+        try:
+            messages = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
+        except module.Error as e:
+            raise StoreError(f"{path} cannot be read as SQLite: {e}") from e
         if messages != ["ok"]:
             raise StoreError(f"{path} fails integrity_check: {'; '.join(messages[:3])}")
         try:
             revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
             episodes = int(conn.execute("SELECT count(*) FROM episodes").fetchone()[0])
-        except Exception as e:
+        except module.Error as e:
             raise StoreError(f"{path} is not a memwarden database: {e}") from e
-    except StoreError:
-        raise
-    except Exception as e:
-        raise StoreError(f"{path} cannot be read as SQLite: {e}") from e
     finally:
         conn.close()
     return SnapshotInfo(
-        str(path), _sha256(path), path.stat().st_size, revision[0] if revision else None, episodes
+        str(path), sha256, path.stat().st_size, revision[0] if revision else None, episodes
     )
 
 
@@ -224,12 +232,12 @@ def verify_snapshot(snapshot: Path) -> SnapshotInfo:
         )
     info = _inspect(snapshot, actual)
     if info.revision is not None:
-        try:
-            ScriptDirectory.from_config(alembic_config()).get_revision(info.revision)
-        except Exception as e:
+        script = ScriptDirectory.from_config(alembic_config())
+        known = {s.revision for s in script.walk_revisions()}
+        if info.revision not in known:  # exact ids only: no "heads" or prefix matching
             raise StoreError(
                 f"{snapshot} is at migration {info.revision}, which this code does not know"
-            ) from e
+            )
     return info
 
 

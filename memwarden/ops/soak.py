@@ -9,6 +9,7 @@ must be refused).  ``duration`` keeps starting sessions until that many seconds 
 What is checked, and fails the run (non-zero exit):
 
 * any exception from a turn, or an ``ERROR``/``CRITICAL`` log record;
+* any JSON parse warning in the log (the seed's soak reports "JSON warnings: 0");
 * any orphan or other ``check`` violation in the database afterwards;
 * benign score drift: the mean first-draft score of benign turns in the last third of
   the run differs from the first third by more than ``drift_tolerance``, or the benign
@@ -107,6 +108,8 @@ class SoakReport:
             found.append("integrity: " + ", ".join(self.violations))
         if abs(self.drift) > tol or self.benign_mean > tol:
             found.append(f"benign score drift {self.drift:+.2f} (mean {self.benign_mean:.2f})")
+        if self.json_warnings:
+            found.append(f"{self.json_warnings} JSON parse warnings")
         if self.task_mismatches:
             found.append(f"{len(self.task_mismatches)} task mismatches")
         if self.governance_failures:
@@ -163,7 +166,7 @@ class SoakReport:
                 "Exceptions",
                 f"{len(self.exceptions)} (+{len(self.error_logs)} ERROR log lines)",
             ),
-            (True, "JSON warnings", f"{self.json_warnings}"),
+            (not self.json_warnings, "JSON warnings", f"{self.json_warnings}"),
             (
                 drift_ok,
                 "Risk score drift",
