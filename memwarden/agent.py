@@ -1,8 +1,8 @@
 """The agent: one turn is recall, draft, gate, store, learn.
 
-    agent = Agent.open(Settings(db="memory.db"))
-    result = agent.turn("ana", "I moved to Berlin")
-    result.reply   # "Got it, I'll remember that you live in Berlin now (I had Porto before)."
+agent = Agent.open(Settings(db="memory.db"))
+result = agent.turn("ana", "I moved to Berlin")
+result.reply   # "Got it, I'll remember that you live in Berlin now (I had Porto before)."
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from .llm import ChatModel, DraftContext, DraftModel, from_settings
 from .logs import event
 from .memory import tasks as task_store
 from .memory.beliefs import apply_facts, beliefs_by_key, list_beliefs
+from .memory.embeddings import embedder_for
 from .memory.episodes import insert_episode
 from .memory.extract import extract_facts
 from .memory.facts import Fact
-from .memory.llm_extract import LLMExtractor
-from .memory.embeddings import embedder_for
 from .memory.indexing import TurnVectors, embed_turn, store_turn_vectors
+from .memory.llm_extract import LLMExtractor
 from .memory.recall import RecalledMemory, recall
 from .memory.taskbook import TaskBook
 from .memory.taskbook import register_commands as register_task_commands
@@ -139,7 +139,9 @@ class Agent:
                 query_vector=vectors.text if vectors else None,
             )
             profile = list_beliefs(conn, user_id)[:200]
-            previous = {k: b.value for k, b in beliefs_by_key(conn, user_id, (f.key for f in facts)).items()}
+            previous = {
+                k: b.value for k, b in beliefs_by_key(conn, user_id, (f.key for f in facts)).items()
+            }
             open_tasks = [t.title for t in task_store.list_tasks(conn, user_id, "open")]
         context = DraftContext(
             profile=profile,
@@ -217,7 +219,15 @@ class Agent:
             try:
                 with self.store.write() as conn:
                     return self._write_turn(
-                        conn, user_id, text, draft, decision, facts, task_title, recalled, timings,
+                        conn,
+                        user_id,
+                        text,
+                        draft,
+                        decision,
+                        facts,
+                        task_title,
+                        recalled,
+                        timings,
                         vectors,
                     )
             except ConcurrencyConflict:
@@ -241,9 +251,7 @@ class Agent:
     ) -> tuple[int, list[Any], list[Task]]:
         now = utcnow()
         trace = {
-            "recalled": [
-                {k: v for k, v in asdict(m).items() if k != "when"} for m in recalled
-            ],
+            "recalled": [{k: v for k, v in asdict(m).items() if k != "when"} for m in recalled],
             "drafts": [draft] + [a.draft for a in decision.attempts],
             "timings_ms": timings,
             "llm": self.llm.name,
@@ -274,7 +282,11 @@ class Agent:
         )
         changes = apply_facts(conn, user_id, episode_id, facts, now)
         store_turn_vectors(conn, user_id, episode_id, changes, vectors)
-        touched = [task_store.create_task(conn, user_id, task_title, now, episode_id)] if task_title else []
+        touched = (
+            [task_store.create_task(conn, user_id, task_title, now, episode_id)]
+            if task_title
+            else []
+        )
         return episode_id, changes, touched
 
 

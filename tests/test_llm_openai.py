@@ -115,9 +115,12 @@ def test_openai_server_down_is_clear_error(db_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with Agent.open(
-        _settings(db_path, f"http://127.0.0.1:{port}/v1", llm_extract_beliefs=False)
-    ) as agent, pytest.raises(LLMUnavailable, match="unreachable"):
+    with (
+        Agent.open(
+            _settings(db_path, f"http://127.0.0.1:{port}/v1", llm_extract_beliefs=False)
+        ) as agent,
+        pytest.raises(LLMUnavailable, match="unreachable"),
+    ):
         agent.turn("ana", "hello")
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM episodes").fetchone() == (0,)

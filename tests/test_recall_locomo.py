@@ -84,13 +84,21 @@ def test_eval_recall_json_has_exactly_the_documented_keys(tmp_path: Path) -> Non
             "session_1": [
                 {"speaker": "Ana", "dia_id": "D1:1", "text": "I adopted a greyhound named Comet."},
                 {"speaker": "Bea", "dia_id": "D1:2", "text": "Lovely! Mine is a parrot."},
-                {"speaker": "Ana", "dia_id": "D1:3", "text": "We ran a 5k race together.",
-                 "blip_caption": "a photo of a dog running on a beach"},
+                {
+                    "speaker": "Ana",
+                    "dia_id": "D1:3",
+                    "text": "We ran a 5k race together.",
+                    "blip_caption": "a photo of a dog running on a beach",
+                },
             ],
         },
         "qa": [
             {"question": "What is the name of Ana's dog?", "evidence": ["D1:01"], "category": 4},
-            {"question": "What did Ana do with her dog?", "evidence": ["D1:3; D9:9"], "category": 1},
+            {
+                "question": "What did Ana do with her dog?",
+                "evidence": ["D1:3; D9:9"],
+                "category": 1,
+            },
             {"question": "Which pet does Bea have?", "evidence": [], "category": 4},
             {"question": "Who has a cat?", "evidence": ["D1:2"], "category": 5},
         ],
@@ -99,7 +107,18 @@ def test_eval_recall_json_has_exactly_the_documented_keys(tmp_path: Path) -> Non
     path.write_text(json.dumps([sample]), encoding="utf-8")
     runner = CliRunner()
     result = runner.invoke(
-        app, ["--db", str(tmp_path / "unused.db"), "eval", "recall", str(path), "--k", "1,2", "--json", "--lexical"]
+        app,
+        [
+            "--db",
+            str(tmp_path / "unused.db"),
+            "eval",
+            "recall",
+            str(path),
+            "--k",
+            "1,2",
+            "--json",
+            "--lexical",
+        ],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -73,8 +73,16 @@ def test_recall_stores_meta_and_time_of_imported_turns(store: Store) -> None:
     [episode_id] = ingest_turns(
         store,
         "u",
-        [Turn("Look!", occurred_at=when, speaker="Ana", session="1", image_caption="a red kite",
-              meta={"dialog_id": "D1:1"})],
+        [
+            Turn(
+                "Look!",
+                occurred_at=when,
+                speaker="Ana",
+                session="1",
+                image_caption="a red kite",
+                meta={"dialog_id": "D1:1"},
+            )
+        ],
     )
     found = _ask(store, "u", "red kite")
     assert found[0].id == episode_id and found[0].when == when
@@ -84,3 +92,22 @@ def test_recall_stores_meta_and_time_of_imported_turns(store: Store) -> None:
 def test_recall_returns_nothing_for_stop_words_only(store: Store) -> None:
     ingest_turns(store, "u", [Turn("Something happened.")])
     assert _ask(store, "u", "what is it?") == []
+
+
+def test_timeline_follows_new_and_deleted_episodes(store: Store) -> None:
+    from memwarden.memory.timeline import timeline
+
+    day = datetime(2023, 5, 1, 10)
+    first = ingest_turns(store, "u", _session(day, "1", [("Ana", "one"), ("Bea", "two")]))
+    with store.read() as conn:
+        assert timeline(conn, "u").next(first[0]) == first[1]
+    later = ingest_turns(store, "u", _session(day, "1", [("Cid", "three")]))
+    with store.read() as conn:
+        line = timeline(conn, "u")
+    assert line.next(first[1]) == later[0] and line.previous(later[0]) == first[1]
+    assert line.speaker_names == {"ana", "bea", "cid"}
+    with store.write() as conn:
+        conn.exec_driver_sql("DELETE FROM episodes WHERE id = ?", (first[1],))
+    with store.read() as conn:
+        line = timeline(conn, "u")
+    assert first[1] not in line.positions and line.next(first[0]) == later[0]

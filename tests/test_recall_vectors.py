@@ -35,17 +35,23 @@ class WordHashEmbedder:
 
 def _count(store: Store, where: str = "1=1") -> int:
     with store.read() as conn:
-        return int(conn.exec_driver_sql(f"SELECT count(*) FROM memory_vectors WHERE {where}").scalar())
+        return int(
+            conn.exec_driver_sql(f"SELECT count(*) FROM memory_vectors WHERE {where}").scalar()
+        )
 
 
 def test_ingest_writes_one_vector_per_episode(store: Store) -> None:
-    ids = ingest_turns(store, "u", [Turn("red kite"), Turn("blue boat")], embedder=WordHashEmbedder())
+    ids = ingest_turns(
+        store, "u", [Turn("red kite"), Turn("blue boat")], embedder=WordHashEmbedder()
+    )
     assert _count(store) == 2
     assert _count(store, f"episode_id IN ({ids[0]}, {ids[1]}) AND user_id = 'u'") == 2
 
 
 def test_delete_episode_removes_its_vector(store: Store) -> None:
-    ids = ingest_turns(store, "u", [Turn("red kite"), Turn("blue boat")], embedder=WordHashEmbedder())
+    ids = ingest_turns(
+        store, "u", [Turn("red kite"), Turn("blue boat")], embedder=WordHashEmbedder()
+    )
     with store.write() as conn:
         conn.exec_driver_sql("DELETE FROM episodes WHERE id = ?", (ids[0],))
     assert _count(store, f"episode_id = {ids[0]}") == 0
@@ -95,7 +101,9 @@ def test_dense_recall_reports_lexical_dense_and_fused(store: Store) -> None:
         embedder=embedder,
     )
     with store.read() as conn:
-        found = recall(conn, store.search, "u", "red kite", episodes=2, beliefs=0, embedder=embedder)
+        found = recall(
+            conn, store.search, "u", "red kite", episodes=2, beliefs=0, embedder=embedder
+        )
     assert found[0].id == ids[0]
     assert found[0].dense is not None and found[0].dense > 0.5
     assert found[0].lexical > 0 and found[0].fused > found[1].fused
@@ -106,5 +114,20 @@ def test_vectors_of_another_user_are_never_read(store: Store) -> None:
     ingest_turns(store, "ana", [Turn("secret red kite")], embedder=embedder)
     with store.read() as conn:
         assert len(user_vectors(conn, "bob", embedder.model, embedder.dim).episode_ids) == 0
-        found = recall(conn, store.search, "bob", "red kite", episodes=5, beliefs=5, embedder=embedder)
+        found = recall(
+            conn, store.search, "bob", "red kite", episodes=5, beliefs=5, embedder=embedder
+        )
     assert found == []
+
+
+def test_rewritten_episode_loses_its_vector(store: Store) -> None:
+    ids = ingest_turns(
+        store, "u", [Turn("my secret plan"), Turn("blue boat")], embedder=WordHashEmbedder()
+    )
+    with store.write() as conn:
+        conn.exec_driver_sql(
+            "UPDATE episodes SET user_input = '[redacted]' WHERE id = ?", (ids[0],)
+        )
+        conn.exec_driver_sql("UPDATE episodes SET trace = '{}' WHERE id = ?", (ids[1],))
+    assert _count(store, f"episode_id = {ids[0]}") == 0
+    assert _count(store, f"episode_id = {ids[1]}") == 1

@@ -159,11 +159,29 @@ EXPECTED: dict[
         {"ix_api_keys_user_id", "sqlite_autoindex_api_keys_1"},
     ),
 }
+EXPECTED["memory_vectors"] = (
+    [
+        ("id", INT, 1, 1),
+        UID,
+        ("episode_id", INT, 0, 0),
+        ("belief_id", INT, 0, 0),
+        ("model", "VARCHAR(64)", 1, 0),
+        ("vector", "BLOB", 1, 0),
+    ],
+    {
+        ("episode_id", "episodes", "id", "CASCADE"),
+        ("belief_id", "semantic_beliefs", "id", "CASCADE"),
+    },
+    {"ix_memory_vectors_user_id_id", "ux_memory_vectors_episode_id", "ux_memory_vectors_belief_id"},
+)
 FULLTEXT = {
     "episodes_fts": ["body"],
     "semantic_beliefs_fts": ["body"],
 }
-TRIGGERS = {f"{t}_{s}" for t in ("episodes", "semantic_beliefs") for s in ("ai", "ad", "au")}
+TRIGGERS = {f"{t}_{s}" for t in ("episodes", "semantic_beliefs") for s in ("ai", "ad", "au")} | {
+    "semantic_beliefs_vector_stale",
+    "episodes_vector_stale",
+}
 
 
 def _schema(db: Path) -> dict[str, Any]:

@@ -187,6 +187,43 @@ def test_slash_commands_go_through_governance(server: LiveServer) -> None:
     assert body["command"] == "/trace" and body["ok"] is True and body["episode_id"] is None
 
 
+def test_browse_pages_searches_and_shows_history(tmp_path: Path) -> None:
+    live = start_server(tmp_path / "browse.db")
+    try:
+        for text in ("I live in Porto.", "I like green tea.", "I moved to Berlin last month."):
+            turn(live, "ana", text)
+        turn(live, "bob", "I live in Porto too.")
+        c = live.client("ana")
+        first = c.get("/v1/episodes", params={"limit": 2}).json()
+        assert [e["user_input"] for e in first["items"]] == [
+            "I moved to Berlin last month.",
+            "I like green tea.",
+        ]
+        rest = c.get("/v1/episodes", params={"limit": 2, "before": first["next_before"]}).json()
+        assert [e["user_input"] for e in rest["items"]] == ["I live in Porto."]
+        assert rest["next_before"] is None
+        found = c.get("/v1/episodes", params={"q": "PORTO"}).json()["items"]  # any case
+        assert {e["user_input"] for e in found} == {
+            "I live in Porto.",
+            "I moved to Berlin last month.",
+        }
+        assert c.get("/v1/episodes", params={"q": "100%_"}).json()["items"] == []  # literal
+        location = next(b for b in c.get("/v1/beliefs").json()["items"] if b["key"] == "location")
+        assert location["value"] == "Berlin" and len(location["sources"]) == 2
+        assert [(h["change"], h["old_value"], h["new_value"]) for h in location["history"]] == [
+            ("created", None, "Porto"),
+            ("updated", "Porto", "Berlin"),
+        ]
+        assert c.get("/v1/beliefs", params={"q": "tea"}).json()["items"][0]["key"] != "location"
+        turn(live, "ana", "Remind me to water the plants.")
+        assert [
+            t["title"] for t in c.get("/v1/tasks", params={"status": "open"}).json()["items"]
+        ] == ["Water the plants"]
+        assert c.get("/v1/tasks", params={"status": "done"}).json()["items"] == []
+    finally:
+        live.stop()
+
+
 # -- governance ---------------------------------------------------------------------------
 
 
@@ -296,7 +333,7 @@ def test_export_streams_one_json_document(server: LiveServer) -> None:
     assert len(chunks) > 1 and sum(map(len, chunks)) > 64 * 1024
     assert document["user_id"] == "bob" and document["format"] == "memwarden-export"
     assert document["counts"]["episodes"] >= 40
-    assert server.keys["bob"].split("_")[2] not in b"".join(chunks).decode()  # no secret
+    assert server.keys["bob"].split("_", 2)[2] not in b"".join(chunks).decode()  # no secret
     assert all("Porto" not in e["user_input"] for e in document["episodes"])  # ana's stays hers
 
 

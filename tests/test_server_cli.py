@@ -45,7 +45,7 @@ def test_users_add_prints_the_key_once_on_the_last_line_and_stores_only_a_hash(
         dump = "\n".join(conn.iterdump())
         stored = dict(conn.execute("SELECT user_id, key_hash FROM api_keys").fetchall())
         roles = dict(conn.execute("SELECT user_id, admin FROM api_users").fetchall())
-    assert key not in dump and key.split("_")[2] not in dump and admin_key not in dump
+    assert key not in dump and key.split("_", 2)[2] not in dump and admin_key not in dump
     assert stored["ana"] == hashlib.sha256(key.encode()).hexdigest()
     assert roles == {"ana": 0, "ops": 1}
     listing = cli(db, "users", "list")
@@ -161,4 +161,4 @@ def test_serve_with_workers_shares_one_store_sums_metrics_and_logs_no_secret(
     output = log.read_text()
     assert "Started server process" in output and "POST /v1/turns" in output
     for key in keys.values():
-        assert key not in output and key.split("_")[2] not in output
+        assert key not in output and key.split("_", 2)[2] not in output

@@ -19,8 +19,14 @@ from memwarden.store import Store
 from .postgres import fresh_database
 
 TABLES = (
-    "governance_log", "task_events", "tasks", "belief_history", "belief_sources",
-    "semantic_beliefs", "risk_log", "episodes",
+    "governance_log",
+    "task_events",
+    "tasks",
+    "belief_history",
+    "belief_sources",
+    "semantic_beliefs",
+    "risk_log",
+    "episodes",
 )
 
 

@@ -10,11 +10,11 @@ from .context import State
 from .conversation import chat, turn
 from .db import db_app
 from .eval import eval_app
-from .serve import serve
-from .users import users_app
-from .tasks import tasks_app
 from .governance import register as register_governance
 from .ops import register as register_ops
+from .serve import serve
+from .tasks import tasks_app
+from .users import users_app
 
 __all__ = ["app", "main"]
 
@@ -36,11 +36,15 @@ def _root(
         None, "--llm", help="builtin or openai [env: MEMWARDEN_LLM]", show_default=False
     ),
     log_file: Path = typer.Option(
-        None, "--log-file", help="Also log to this file, rotated [env: MEMWARDEN_LOG_FILE]",
+        None,
+        "--log-file",
+        help="Also log to this file, rotated [env: MEMWARDEN_LOG_FILE]",
         show_default=False,
     ),
     log_level: str = typer.Option(
-        None, "--log-level", help="DEBUG, INFO, WARNING... [env: MEMWARDEN_LOG_LEVEL]",
+        None,
+        "--log-level",
+        help="DEBUG, INFO, WARNING... [env: MEMWARDEN_LOG_LEVEL]",
         show_default=False,
     ),
 ) -> None:
@@ -60,7 +64,6 @@ app.command()(serve)
 app.add_typer(tasks_app, name="tasks")
 register_governance(app)
 register_ops(app)
-
 
 
 def main() -> None:

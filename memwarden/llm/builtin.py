@@ -154,7 +154,9 @@ def _matching(profile: Sequence[Belief], keys: tuple[str, ...]) -> list[Belief]:
     found = []
     for belief in profile:
         for key in keys:
-            if ((key.endswith(":") or key == "") and belief.key.startswith(key)) or belief.key == key:
+            if (
+                (key.endswith(":") or key == "") and belief.key.startswith(key)
+            ) or belief.key == key:
                 found.append(belief)
                 break
     return found[:8]

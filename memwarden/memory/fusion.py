@@ -119,40 +119,44 @@ def fuse(
         for k, value in best.items():
             lexical[k] = lexical.get(k, 0.0) + value
 
-    # Seeds: the best by plain BM25, the nearest by meaning, the ones on a date the
-    # query names, the sources of matched beliefs; then their neighbours (ring 1), whose
-    # smoothing reads the neighbours' own scores (ring 2).
-    seeds = set(heapq.nlargest(seed_limit, plain, key=plain.__getitem__))
-    seeds.update(dense_seeds)
-    dated = set(dated)
-    seeds.update(dated)
-    if provenance:
-        seeds.update(i for i in provenance if i in line.positions)
-    ring1 = _with_neighbours(seeds, line)
-    ring2 = _with_neighbours(ring1, line)
-
     l_mean, l_sd = _z(lexical.values())
     l_floor = min(0.0, (min(lexical.values(), default=l_mean) - l_mean) / l_sd)
     d_mean, d_sd = dense_stats or (0.0, 1.0)
     base: dict[int, float] = {}
-    for i in ring2:
-        found = lexical.get(i)
-        score = weights.lexical * ((found - l_mean) / l_sd if found else l_floor)
-        cosine = dense.get(i) if dense is not None else None
-        if cosine is not None:
-            score += weights.dense * (cosine - d_mean) / d_sd
-        base[i] = score
+
+    def evidence(i: int) -> float:
+        """Lexical plus dense evidence of episode ``i``, in z units (memoised)."""
+        score = base.get(i)
+        if score is None:
+            found = lexical.get(i)
+            score = weights.lexical * ((found - l_mean) / l_sd if found else l_floor)
+            cosine = dense.get(i) if dense is not None else None
+            if cosine is not None:
+                score += weights.dense * (cosine - d_mean) / d_sd
+            base[i] = score
+        return score
+
+    # Seeds: the best by plain BM25, the nearest by meaning, the best-supported of the
+    # episodes on a date the query names, the sources of matched beliefs; then their
+    # neighbours (ring 1), whose smoothing reads the neighbours' own scores.
+    seeds = set(heapq.nlargest(seed_limit, plain, key=plain.__getitem__))
+    seeds.update(dense_seeds)
+    dated = set(dated)
+    seeds.update(heapq.nlargest(seed_limit, dated, key=evidence))
+    if provenance:
+        seeds.update(i for i in provenance if i in line.positions)
+    ring1 = _with_neighbours(seeds, line)
 
     speaker = _named_speaker(plan, line)
     months = {d.month for d in plan.dates if d.month is not None}
     scored: list[tuple[float, int, dict[str, float]]] = []
     for i in ring1:
         prev, nxt = previous(i), following(i)
-        score = base[i]
+        score = evidence(i)
         if prev is not None:
-            score += weights.smooth_previous * base[prev]
+            score += weights.smooth_previous * evidence(prev)
         if nxt is not None:
-            score += weights.smooth_next * base[nxt]
+            score += weights.smooth_next * evidence(nxt)
         signals: dict[str, float] = {}
         if speaker and (line.speaker(i) or "").lower() == speaker:
             signals["speaker"] = weights.speaker

@@ -74,13 +74,21 @@ def register_commands(commands: SlashCommands, book: TaskBook) -> None:
             found = book.find(user_id, status)
             if not found:
                 return CommandOutcome("No tasks." if status == "all" else f"No {status} tasks.", [])
-            return CommandOutcome("\n".join(f"{t.id}. [{t.status}] {t.title}" for t in found), found)
+            return CommandOutcome(
+                "\n".join(f"{t.id}. [{t.status}] {t.title}" for t in found), found
+            )
         if verb in ("done", "complete", "cancel"):
             if len(rest) != 1:
                 raise InputError(USAGE)
             task_id = parse_id(rest[0], "task")
-            changed = book.cancel(user_id, task_id) if verb == "cancel" else book.complete(user_id, task_id)
-            return CommandOutcome(f'Task {changed.id} is {changed.status}: "{changed.title}".', changed)
+            changed = (
+                book.cancel(user_id, task_id)
+                if verb == "cancel"
+                else book.complete(user_id, task_id)
+            )
+            return CommandOutcome(
+                f'Task {changed.id} is {changed.status}: "{changed.title}".', changed
+            )
         raise InputError(USAGE)
 
     commands.register("/task", task, "/task add TITLE | list [STATUS] | done ID | cancel ID")

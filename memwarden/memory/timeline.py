@@ -185,15 +185,27 @@ def _load(
     joined = list(previous.joined) if previous else []
     for k in range(len(joined), len(ids)):
         joined.append(k > 0 and _together(sessions[k - 1], sessions[k], whens[k - 1], whens[k]))
+    start = len(previous.ids) if previous else 0
+    if previous is None:
+        positions = {i: k for k, i in enumerate(ids)}
+        by_time = sorted(zip(whens, ids, strict=True))
+        names = frozenset(s.lower() for s in speakers if s)
+    else:  # appended: extend the copies instead of rebuilding them
+        positions = dict(previous.positions)
+        by_time = list(previous.by_time)
+        for k in range(start, len(ids)):
+            positions[ids[k]] = k
+            bisect.insort(by_time, (whens[k], ids[k]))
+        names = previous.speaker_names | {s.lower() for s in speakers[start:] if s}
     return Timeline(
         key=key,
         ids=ids,
-        positions={i: k for k, i in enumerate(ids)},
+        positions=positions,
         whens=whens,
         speakers=speakers,
         sessions=sessions,
         joined=joined,
         timed=timed,
-        by_time=sorted(zip(whens, ids, strict=True)),
-        speaker_names=frozenset(s.lower() for s in speakers if s),
+        by_time=by_time,
+        speaker_names=frozenset(names),
     )

@@ -59,8 +59,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             db = sqlite_file(settings)
             if db is not None:
                 stack.enter_context(serving(db.resolve()))
-            agent = Agent(Store.open(settings, migrate=migrate), settings)
-            stack.callback(agent.close)
+            store = Store.open(settings, migrate=migrate)
+            stack.callback(store.close)  # what agent.close() does
+            agent = Agent(store, settings)
             ctx.service = Service(settings, agent)
             stack.callback(ctx.service.close)
             try:

@@ -265,7 +265,9 @@ memory_vectors = Table(
     Column("model", String(64), nullable=False),
     # float32, little-endian, unit length.  Never exported: it is derived data.
     Column("vector", LargeBinary, nullable=False),
-    CheckConstraint("(episode_id IS NULL) <> (belief_id IS NULL)", name="ck_memory_vectors_one_owner"),
+    CheckConstraint(
+        "(episode_id IS NULL) <> (belief_id IS NULL)", name="ck_memory_vectors_one_owner"
+    ),
     Index("ix_memory_vectors_user_id_id", "user_id", "id"),
     Index("ux_memory_vectors_episode_id", "episode_id", unique=True),
     Index("ux_memory_vectors_belief_id", "belief_id", unique=True),

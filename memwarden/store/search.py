@@ -80,32 +80,36 @@ class SqliteSearch:
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    _TERM_SQL = (
+        "WITH hits AS MATERIALIZED ("
+        "SELECT rowid AS id, -bm25(episodes_fts) AS score FROM episodes_fts "
+        "WHERE episodes_fts MATCH ? ORDER BY score DESC LIMIT ?) "
+        "SELECT hits.id, hits.score FROM hits JOIN episodes AS t ON t.id = hits.id "
+        "WHERE t.user_id = ? ORDER BY hits.score DESC LIMIT ?"
+    )
+
     def search_episode_terms(
         self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
     ) -> list[list[tuple[int, float]]]:
+        # One query per term, straight on the driver's cursor (in the connection's
+        # transaction): recall runs several per turn, and SQLAlchemy's statement and row
+        # handling cost as much as the index lookups (docs/benchmarks.md, ## Recall).
         out: list[list[tuple[int, float]]] = []
-        for term in terms:
-            # A term of several words is one FTS5 phrase: its tokens, adjacent, in order.
-            phrase = " ".join(query_tokens(user_id, [term]))
-            out.append(self._match(conn, "episodes", "episodes_fts", user_id, phrase, limit))
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for term in terms:
+                # A term of several words is one FTS5 phrase: its tokens, adjacent, in order.
+                phrase = " ".join(query_tokens(user_id, [term]))
+                if not phrase or limit <= 0:
+                    out.append([])
+                    continue
+                rows = cursor.execute(
+                    self._TERM_SQL, (fts5_phrase(phrase), limit + 10, user_id, limit)
+                ).fetchall()
+                out.append([(int(r[0]), float(r[1])) for r in rows])
+        finally:
+            cursor.close()
         return out
-
-    def _match(
-        self, conn: Connection, table: str, fts: str, user_id: str, phrase: str, limit: int
-    ) -> list[tuple[int, float]]:
-        if not phrase or limit <= 0:
-            return []
-        rows = conn.execute(
-            text(
-                f"WITH hits AS MATERIALIZED ("
-                f"SELECT rowid AS id, -bm25({fts}) AS score FROM {fts} "
-                f"WHERE {fts} MATCH :match ORDER BY score DESC LIMIT :fetch) "
-                f"SELECT hits.id, hits.score FROM hits JOIN {table} AS t ON t.id = hits.id "
-                "WHERE t.user_id = :user_id ORDER BY hits.score DESC LIMIT :limit"
-            ),
-            {"match": fts5_phrase(phrase), "user_id": user_id, "limit": limit, "fetch": limit + 10},
-        )
-        return [(int(r[0]), float(r[1])) for r in rows]
 
     def optimize(self, conn: Connection) -> None:
         for fts in ("episodes_fts", "semantic_beliefs_fts"):

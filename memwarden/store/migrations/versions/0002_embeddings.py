@@ -3,14 +3,14 @@
 One row per memory: the vector of an episode's text or of a belief's statement, owned by
 the memory's user.  Each row points at exactly one episode or one belief with
 ``ON DELETE CASCADE``, so deleting the memory deletes its vector in the same statement.
-A belief whose statement changes loses its vector at once (trigger below); the writer
-that changed it stores a fresh one in the same transaction.
+A belief whose statement changes, or an episode whose text is rewritten, loses its vector
+at once (triggers below); the agent stores a fresh belief vector in the same transaction.
 
 ``id`` is AUTOINCREMENT (never reused), so a reader's cache of a user's vectors is
 current exactly when the user's row count and largest id are unchanged.
 
 Revision ID: 0002
-Revises: 0010 (see the note on down_revision)
+Revises: 0001 (see the note on down_revision)
 Create Date: 2026-11-26
 """
 
@@ -23,7 +23,7 @@ revision = "0002"
 # NOTE for whoever commits: planned as ``"0001"``.  0010_api_keys.py (written at the same
 # time) revises 0001 too, and two heads break every Store.open, so this one follows 0010
 # for now.  If 0010 lands later or not at all, set this back to "0001" and chain 0010 after.
-down_revision = "0010"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
@@ -63,11 +63,19 @@ def upgrade() -> None:
             "ON semantic_beliefs WHEN new.statement IS NOT old.statement BEGIN "
             "DELETE FROM memory_vectors WHERE belief_id = old.id; END"
         )
+        # A rewritten episode (e.g. words of a deleted memory scrubbed from it) must not
+        # keep a vector of its old text.
+        op.execute(
+            "CREATE TRIGGER episodes_vector_stale AFTER UPDATE OF user_input "
+            "ON episodes WHEN new.user_input IS NOT old.user_input BEGIN "
+            "DELETE FROM memory_vectors WHERE episode_id = old.id; END"
+        )
 
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS semantic_beliefs_vector_stale")
+        op.execute("DROP TRIGGER IF EXISTS episodes_vector_stale")
     op.drop_index("ux_memory_vectors_belief_id", table_name="memory_vectors")
     op.drop_index("ux_memory_vectors_episode_id", table_name="memory_vectors")
     op.drop_index("ix_memory_vectors_user_id_id", table_name="memory_vectors")
