@@ -1,21 +1,31 @@
 """Turn throughput and latency with the builtin LLM on a preloaded database.
 
-    python -m benchmarks.bench_turn [--episodes 100000] [--users 100] [--turns 2000]
+    python -m benchmarks.bench_turn [--episodes 100000] [--users 100] [--turns 1000]
+                                    [--embeddings] [--warm-users] [--json out.json]
 
-Preloads N episodes across U users (cached in /tmp by size), their texts drawn from real
-conversation turns (LoCoMo), then replays T such turns on random users through
-``Agent.turn`` with the builtin LLM, and prints turns per second and p50/p95/p99 latency.
+Preloads N episodes across U users once (cached in /tmp by size), their texts drawn
+from real conversation turns (LoCoMo); with ``--embeddings`` every preloaded episode
+also gets its MiniLM vector, as ingest would have written it.  Each run works on a fresh
+copy of that file, so runs compare.  It replays T such turns on random users through
+``Agent.turn`` with the builtin LLM and prints turns per second, p50/p95/p99 latency,
+CPU time per turn and the median of each stage ``Agent.turn`` reports in
+``timings_ms``.  ``--warm-users`` first gives every user one untimed turn (a long-running
+process with warm caches); without it the first turn of each user in the run pays for
+loading that user's caches.  The machine is shared: the load average is printed too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import shutil
 import statistics
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -46,15 +56,26 @@ def corpus(path: Path) -> list[str]:
     return texts
 
 
-def preload(path: Path, texts: list[str], n_episodes: int, n_users: int, seed: int = 7) -> None:
-    """Bulk-insert synthetic episodes (and their risk rows) through the real schema."""
+def preload(
+    path: Path,
+    texts: list[str],
+    n_episodes: int,
+    n_users: int,
+    seed: int = 7,
+    embeddings: bool = False,
+) -> None:
+    """Bulk-insert synthetic episodes (their risk rows, and optionally their vectors)
+    through the real schema."""
     rng = random.Random(seed)
     store = Store.open(Settings(db=str(path)))
+    embedder, vectors = _vectors_of(texts) if embeddings else (None, {})
     start = utcnow() - timedelta(days=30)
     batch = 5000
     next_id = 1
     for offset in range(0, n_episodes, batch):
-        rows, risks = [], []
+        rows: list[dict[str, Any]] = []
+        risks: list[dict[str, Any]] = []
+        owned: list[tuple[str, int, str]] = []
         for i in range(offset, min(n_episodes, offset + batch)):
             text = rng.choice(texts)
             ts = start + timedelta(seconds=i * 2)
@@ -84,52 +105,134 @@ def preload(path: Path, texts: list[str], n_episodes: int, n_users: int, seed: i
                     "details": "{}",
                 }
             )
+            owned.append((user, next_id, text))
             next_id += 1
         with store.write() as conn:
             conn.execute(insert(episodes), rows)
             conn.execute(insert(risk_log), risks)
+            if embedder is not None:
+                from memwarden.memory.vectors import store_episode_vectors
+
+                by_user: dict[str, list[tuple[int, Any]]] = {}
+                for user, episode_id, text in owned:
+                    by_user.setdefault(user, []).append((episode_id, vectors[text]))
+                for user, items in by_user.items():
+                    store_episode_vectors(conn, user, embedder.model, items)
     store.optimize()  # as an operator does after a bulk import
     store.close()
+
+
+def _vectors_of(texts: list[str]) -> tuple[Any, dict[str, Any]]:
+    """The embedder and the vector of each distinct text (embedded once each)."""
+    from memwarden.memory.embeddings import load_embedder
+
+    embedder = load_embedder()
+    distinct = list(dict.fromkeys(texts))
+    return embedder, dict(zip(distinct, embedder.embed(distinct), strict=True))
+
+
+def _percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def run(
+    path: Path,
+    texts: list[str],
+    *,
+    users: int,
+    turns: int,
+    embeddings: bool,
+    warm_users: bool,
+) -> dict[str, Any]:
+    """Replay ``turns`` turns on a copy of ``path``; latency, CPU and stage figures."""
+    work = path.with_name(path.stem + "-run.db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{work}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(path, work)
+    rng = random.Random(11)
+    latencies: list[float] = []
+    stages: dict[str, list[float]] = {}
+    with Agent.open(Settings(db=str(work), embeddings=embeddings)) as agent:
+        for _ in range(20):  # warm-up: imports, the model, compiled statements
+            agent.turn("warmup", "hello there")
+        if warm_users:  # a text with words to look up, so recall loads the user's caches
+            for u in range(users):
+                agent.turn(f"user{u}", "We went hiking with the dog last weekend.")
+        load_before = os.getloadavg()
+        cpu_start, t_start = time.process_time(), time.perf_counter()
+        for _ in range(turns):
+            text = rng.choice(texts)
+            user = f"user{rng.randrange(users)}"
+            t0 = time.perf_counter()
+            result = agent.turn(user, text)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            for stage, ms in (result.timings_ms or {}).items():
+                stages.setdefault(stage, []).append(ms)
+        elapsed = time.perf_counter() - t_start
+        cpu = time.process_time() - cpu_start
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{work}{suffix}").unlink(missing_ok=True)
+    return {
+        "turns_per_s": round(turns / elapsed, 1),
+        "latency_ms": {
+            "p50": round(_percentile(latencies, 50), 2),
+            "p95": round(_percentile(latencies, 95), 2),
+            "p99": round(_percentile(latencies, 99), 2),
+            "max": round(max(latencies), 2),
+        },
+        "cpu_ms_per_turn": round(cpu * 1000 / turns, 2),
+        "stage_median_ms": {k: round(statistics.median(v), 2) for k, v in stages.items()},
+        "stage_p95_ms": {k: round(_percentile(v, 95), 2) for k, v in stages.items()},
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=100)
-    parser.add_argument("--turns", type=int, default=2000)
-    parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--turns", type=int, default=1000)
+    parser.add_argument("--db", type=Path, default=None, help="preloaded file (made if missing)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="LoCoMo-format JSON")
+    parser.add_argument(
+        "--embeddings", action="store_true", help="dense recall on, vectors preloaded"
+    )
+    parser.add_argument("--warm-users", action="store_true", help="one untimed turn per user first")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
-    path = args.db or Path(f"/tmp/memwarden-bench-turn-locomo-{args.episodes}-{args.users}.db")
+    mode = "vectors" if args.embeddings else "lexical"
+    path = args.db or Path(f"/tmp/memwarden-bench-turn-{mode}-{args.episodes}-{args.users}.db")
     texts = corpus(args.corpus)
     if not path.exists():
         t0 = time.perf_counter()
-        preload(path, texts, args.episodes, args.users)
+        preload(path, texts, args.episodes, args.users, embeddings=args.embeddings)
         print(f"preloaded {args.episodes:,} episodes in {time.perf_counter() - t0:.1f}s -> {path}")
     print(describe())
     print(
-        f"data: {args.episodes:,} preloaded episodes across {args.users} users; {args.turns} turns"
+        f"data: {args.episodes:,} preloaded episodes across {args.users} users; "
+        f"{args.turns} turns; recall {'hybrid (embeddings)' if args.embeddings else 'lexical'}"
+        f"{'; every user warmed first' if args.warm_users else ''}"
     )
-
-    rng = random.Random(11)
-    latencies = []
-    with Agent.open(Settings(db=str(path))) as agent:
-        for _ in range(20):  # warm-up
-            agent.turn("warmup", "hello there")
-        t_start = time.perf_counter()
-        for _ in range(args.turns):
-            text = rng.choice(texts)
-            user = f"user{rng.randrange(args.users)}"
-            t0 = time.perf_counter()
-            agent.turn(user, text)
-            latencies.append((time.perf_counter() - t0) * 1000)
-        elapsed = time.perf_counter() - t_start
-    qs = statistics.quantiles(latencies, n=100)
-    print(f"turns/s: {args.turns / elapsed:.1f}")
+    report = run(
+        path,
+        texts,
+        users=args.users,
+        turns=args.turns,
+        embeddings=args.embeddings,
+        warm_users=args.warm_users,
+    )
+    lat = report["latency_ms"]
+    print(f"turns/s: {report['turns_per_s']}  CPU per turn: {report['cpu_ms_per_turn']} ms")
+    print(f"latency ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  max {lat['max']}")
     print(
-        f"latency ms: p50 {qs[49]:.2f}  p95 {qs[94]:.2f}  p99 {qs[98]:.2f}  max {max(latencies):.2f}"
+        "stage medians ms: " + "  ".join(f"{k} {v}" for k, v in report["stage_median_ms"].items())
     )
+    print(f"load average before {report['load_before']}, after {report['load_after']}")
+    if args.json:
+        report |= {"episodes": args.episodes, "users": args.users, "turns": args.turns}
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

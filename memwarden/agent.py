@@ -28,7 +28,7 @@ from .memory.embeddings import embedder_for
 from .memory.episodes import insert_episode
 from .memory.extract import extract_facts
 from .memory.facts import Fact
-from .memory.indexing import TurnVectors, embed_turn, store_turn_vectors
+from .memory.indexing import TurnVectors, embed_turn_later, store_turn_vectors
 from .memory.llm_extract import LLMExtractor
 from .memory.recall import RecalledMemory, recall
 from .memory.taskbook import TaskBook
@@ -125,8 +125,10 @@ class Agent:
             facts = self.extract(kept)
             task_title = task_store.parse_task_request(kept)
         embedder = embedder_for(self.settings)
-        with _timed(timings, "embed_ms"):  # the text's vector: recall query and episode vector
-            vectors = embed_turn(embedder, kept, [f.statement for f in facts])
+        # The text's vector (recall query and episode vector) is computed on the
+        # embedding thread while recall reads the full-text index.
+        pending = embed_turn_later(embedder, kept, [f.statement for f in facts])
+        vectors: TurnVectors | None = None
         with _timed(timings, "recall_ms"), self.store.read() as conn:
             recalled = recall(
                 conn,
@@ -136,13 +138,16 @@ class Agent:
                 episodes=self.settings.recall_episodes,
                 beliefs=self.settings.recall_beliefs,
                 embedder=embedder,
-                query_vector=vectors.text if vectors else None,
+                pending_vector=(lambda: pending.result().text) if pending else None,
             )
             profile = list_beliefs(conn, user_id)[:200]
             previous = {
                 k: b.value for k, b in beliefs_by_key(conn, user_id, (f.key for f in facts)).items()
             }
             open_tasks = [t.title for t in task_store.list_tasks(conn, user_id, "open")]
+        if pending is not None:
+            vectors = pending.result()
+            timings["embed_ms"] = vectors.ms  # overlapped with recall_ms
         context = DraftContext(
             profile=profile,
             recalled=recalled,

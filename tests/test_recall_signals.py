@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from memwarden.memory.ingest import Turn, ingest_turns
 from memwarden.memory.recall import RecalledMemory, recall
 from memwarden.store import Store
@@ -111,3 +113,52 @@ def test_timeline_follows_new_and_deleted_episodes(store: Store) -> None:
     with store.read() as conn:
         line = timeline(conn, "u")
     assert first[1] not in line.positions and line.next(first[0]) == later[0]
+
+
+def test_timeline_after_delete_and_insert_matches_a_fresh_load(store: Store) -> None:
+    from memwarden.memory import timeline as tl
+
+    day = datetime(2023, 5, 1, 10)
+    lines = [("Ana", "one"), ("Bea", "two"), ("Cid", "three"), ("Ana", "four")]
+    ids = ingest_turns(store, "u", _session(day, "1", lines))
+    with store.read() as conn:
+        tl.timeline(conn, "u")
+    with store.write() as conn:
+        conn.exec_driver_sql("DELETE FROM episodes WHERE id = ?", (ids[1],))
+    later = ingest_turns(store, "u", _session(day, "1", [("Dee", "five")]))
+    with store.read() as conn:
+        kept = tl.timeline(conn, "u")
+        tl.clear_cache()
+        fresh = tl.timeline(conn, "u")
+    assert kept is not fresh and kept == fresh
+    assert kept.ids == [ids[0], ids[2], ids[3], later[0]]
+    assert kept.previous(ids[2]) == ids[0] and kept.speaker_names == {"ana", "cid", "dee"}
+
+
+def test_time_mentions_reads_only_the_asked_episodes_once(store: Store) -> None:
+    from memwarden.memory import timeline as tl
+
+    ids = ingest_turns(
+        store, "u", [Turn("We met LAST week."), Turn("Maybe a blue boat."), Turn("Back in 2019.")]
+    )
+    [other] = ingest_turns(store, "v", [Turn("Yesterday it rained.")])
+    with store.read() as conn:
+        line = tl.timeline(conn, "u")
+        assert tl.time_mentions(conn, "u", line, [ids[0], ids[1], other]) == {ids[0]}
+        assert set(line.timed) == {ids[0], ids[1]}  # another user's episode is never read
+        assert tl.time_mentions(conn, "u", line, ids) == {ids[0], ids[2]}
+
+
+def test_timeline_cache_drops_least_recent_users_over_its_budget(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memwarden.memory import timeline as tl
+
+    monkeypatch.setattr(tl, "CACHE_EPISODES", 2 * (3 + tl._USER_WEIGHT))
+    tl.clear_cache()
+    for user in ("a", "b", "c"):
+        ingest_turns(store, user, [Turn("one"), Turn("two"), Turn("three")])
+        with store.read() as conn:
+            tl.timeline(conn, user)
+    assert [user for _, user in tl._cache] == ["b", "c"]
+    tl.clear_cache()

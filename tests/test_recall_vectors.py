@@ -131,3 +131,38 @@ def test_rewritten_episode_loses_its_vector(store: Store) -> None:
         conn.exec_driver_sql("UPDATE episodes SET trace = '{}' WHERE id = ?", (ids[1],))
     assert _count(store, f"episode_id = {ids[0]}") == 0
     assert _count(store, f"episode_id = {ids[1]}") == 1
+
+
+def test_vector_cache_after_delete_and_insert_matches_a_fresh_load(store: Store) -> None:
+    embedder = WordHashEmbedder()
+    vector_cache.clear_cache()
+    texts = [Turn("red kite"), Turn("blue boat"), Turn("green tent")]
+    ids = ingest_turns(store, "u", texts, embedder=embedder)
+    with store.read() as conn:
+        user_vectors(conn, "u", embedder.model, embedder.dim)
+    with store.write() as conn:
+        conn.exec_driver_sql("DELETE FROM episodes WHERE id = ?", (ids[1],))
+    more = ingest_turns(store, "u", [Turn("grey owl")], embedder=embedder)
+    with store.read() as conn:
+        kept = user_vectors(conn, "u", embedder.model, embedder.dim)
+        vector_cache.clear_cache()
+        fresh = user_vectors(conn, "u", embedder.model, embedder.dim)
+    assert kept is not fresh and kept.key == fresh.key
+    assert kept.episode_ids.tolist() == fresh.episode_ids.tolist() == [ids[0], ids[2], more[0]]
+    assert np.array_equal(kept.episodes, fresh.episodes) and kept.positions == fresh.positions
+    assert np.allclose(kept.episodes[1], embedder.embed(["green tent"])[0])
+
+
+def test_vector_cache_drops_least_recent_users_over_its_budget(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = WordHashEmbedder()
+    vector_cache.clear_cache()
+    one_user = 2 * embedder.dim * 4 + 2 * vector_cache._ROW_OVERHEAD
+    monkeypatch.setattr(vector_cache, "CACHE_BYTES", 2 * one_user)
+    for user in ("a", "b", "c"):
+        ingest_turns(store, user, [Turn("red kite"), Turn("blue boat")], embedder=embedder)
+        with store.read() as conn:
+            user_vectors(conn, user, embedder.model, embedder.dim)
+    assert [user for _, user, _ in vector_cache._cache] == ["b", "c"]
+    vector_cache.clear_cache()

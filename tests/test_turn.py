@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,3 +152,46 @@ def test_turn_stores_no_secret_from_user_or_draft(agent: Agent, db_path: Path) -
         stored = conn.execute("SELECT user_input FROM episodes").fetchone()[0]
     assert "remind me to pay the bill" in stored
     assert card not in result.reply
+
+
+class _CountingEmbedder:
+    """Deterministic vectors (one dimension per word hash), counting its calls."""
+
+    model = "test/counting"
+    dim = 32
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                out[row, sum(word.encode()) % self.dim] += 1.0
+            out[row] /= np.linalg.norm(out[row]) or 1.0
+        return out
+
+
+def test_turn_embeds_its_text_once_for_recall_and_the_episode_vector(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("numpy")
+    from memwarden.memory import embeddings
+    from memwarden.memory.vectors import user_vectors
+
+    embedder = _CountingEmbedder()
+    monkeypatch.setattr(embeddings, "_loaded", embedder)
+    agent.turn("ana", "My sister Rita plays the cello.")
+    result = agent.turn("ana", "Who plays the cello?")
+
+    assert embedder.calls == [["My sister Rita plays the cello."], ["Who plays the cello?"]]
+    assert result.timings_ms is not None and result.timings_ms["embed_ms"] >= 0
+    episodes = [m for m in result.recalled if m.kind == "episode"]
+    assert episodes[0].text == "My sister Rita plays the cello." and episodes[0].dense
+    with agent.store.read() as conn:
+        stored = user_vectors(conn, "ana", embedder.model, embedder.dim)
+    assert stored.episode_ids.tolist() == [episodes[0].id, result.episode_id]
+    assert (stored.episodes[1] == embedder.embed(["Who plays the cello?"])[0]).all()

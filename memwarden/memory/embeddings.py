@@ -20,7 +20,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,6 +44,7 @@ __all__ = [
     "load_embedder",
     "read_verified",
     "reset",
+    "submit",
 ]
 
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -166,3 +168,17 @@ def embedder_for(settings: Settings) -> Embedder | None:
             logger.warning("recall is lexical only: %s", e)
             return None
         return _loaded
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def submit(work: Callable[[], Any]) -> Future[Any]:
+    """Run ``work`` (an embedding) on the process's embedding thread, while the caller
+    reads the index.  One thread: however many turns run at once, embeddings take at
+    most one core between them and never starve the rest of the pipeline."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memwarden-embed")
+    return _pool.submit(work)

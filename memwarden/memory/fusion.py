@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -91,6 +91,7 @@ def fuse(
     weights: Weights = Weights(),
     seed_limit: int = 100,
     keep: int = 50,
+    time_mentions: Callable[[Collection[int]], Collection[int]] | None = None,
 ) -> list[Candidate]:
     """The ``keep`` best candidates (episodes with any evidence, and their neighbours).
 
@@ -98,12 +99,17 @@ def fuse(
     ``dense`` gives the cosine of any episode, ``dense_seeds`` are the nearest ones, and
     ``dense_stats`` the cosine's mean and standard deviation over all the user's
     episodes; ``dated`` the episodes in a date range the query names; ``provenance``
-    episode id -> strength (0..1) of a matched belief that came from it.
+    episode id -> strength (0..1) of a matched belief that came from it;
+    ``time_mentions`` tells which of the candidates mention a time (asked only when the
+    query asks "when").
     """
-    previous, following = line.previous, line.next
+    positions, ids, joined = line.positions, line.ids, line.joined
+    last = len(ids) - 1
     nb = weights.neighbour_term
     # Lexical, term by term: a term scores its BM25 in the episode or ``nb`` times its
     # BM25 in a neighbouring turn, whichever is more; plain BM25 picks the seeds.
+    # (The neighbour lookups are Timeline.previous/next, inlined: this loop runs for
+    # every hit of every term.)
     lexical: dict[int, float] = {}
     plain: dict[int, float] = {}
     matched: dict[int, list[str]] = {}
@@ -111,17 +117,26 @@ def fuse(
         best = dict(hits)
         for j, bm25 in hits:
             plain[j] = plain.get(j, 0.0) + bm25
-            matched.setdefault(j, []).append(term)
+            terms = matched.get(j)
+            if terms is None:
+                matched[j] = [term]
+            else:
+                terms.append(term)
+            k = positions.get(j)
+            if k is None:
+                continue
             context = nb * bm25
-            for k in (previous(j), following(j)):
-                if k is not None and best.get(k, 0.0) < context:
-                    best[k] = context
+            if joined[k] and best.get(n := ids[k - 1], 0.0) < context:
+                best[n] = context
+            if k < last and joined[k + 1] and best.get(n := ids[k + 1], 0.0) < context:
+                best[n] = context
         for k, value in best.items():
             lexical[k] = lexical.get(k, 0.0) + value
 
     l_mean, l_sd = _z(lexical.values())
     l_floor = min(0.0, (min(lexical.values(), default=l_mean) - l_mean) / l_sd)
     d_mean, d_sd = dense_stats or (0.0, 1.0)
+    w_lexical, w_dense = weights.lexical, weights.dense
     base: dict[int, float] = {}
 
     def evidence(i: int) -> float:
@@ -129,10 +144,10 @@ def fuse(
         score = base.get(i)
         if score is None:
             found = lexical.get(i)
-            score = weights.lexical * ((found - l_mean) / l_sd if found else l_floor)
+            score = w_lexical * ((found - l_mean) / l_sd if found else l_floor)
             cosine = dense.get(i) if dense is not None else None
             if cosine is not None:
-                score += weights.dense * (cosine - d_mean) / d_sd
+                score += w_dense * (cosine - d_mean) / d_sd
             base[i] = score
         return score
 
@@ -144,30 +159,34 @@ def fuse(
     dated = set(dated)
     seeds.update(heapq.nlargest(seed_limit, dated, key=evidence))
     if provenance:
-        seeds.update(i for i in provenance if i in line.positions)
+        seeds.update(i for i in provenance if i in positions)
     ring1 = _with_neighbours(seeds, line)
 
     speaker = _named_speaker(plan, line)
     months = {d.month for d in plan.dates if d.month is not None}
+    timed = set(time_mentions(ring1)) if plan.asks_when and time_mentions is not None else set()
+    speakers, whens = line.speakers, line.whens
+    smooth_previous, smooth_next = weights.smooth_previous, weights.smooth_next
     scored: list[tuple[float, int, dict[str, float]]] = []
     for i in ring1:
-        prev, nxt = previous(i), following(i)
+        k = positions.get(i)
         score = evidence(i)
-        if prev is not None:
-            score += weights.smooth_previous * evidence(prev)
-        if nxt is not None:
-            score += weights.smooth_next * evidence(nxt)
         signals: dict[str, float] = {}
-        if speaker and (line.speaker(i) or "").lower() == speaker:
-            signals["speaker"] = weights.speaker
-        if i in dated or (months and (when := line.when(i)) and when.month in months):
+        if k is not None:
+            if joined[k]:
+                score += smooth_previous * evidence(ids[k - 1])
+            if k < last and joined[k + 1]:
+                score += smooth_next * evidence(ids[k + 1])
+            if speaker and (speakers[k] or "").lower() == speaker:
+                signals["speaker"] = weights.speaker
+        if i in dated or (months and k is not None and whens[k].month in months):
             signals["date"] = weights.on_date
-        if plan.asks_when and line.mentions_time(i):
+        if i in timed:
             signals["time"] = weights.asks_when
         if provenance and i in provenance:
             signals["belief"] = weights.provenance * provenance[i]
-        scored.append((score + sum(signals.values()), i, signals))
-    scored.sort(key=lambda t: (-t[0], -t[1]))
+        scored.append((score + sum(signals.values()) if signals else score, i, signals))
+    best_first = heapq.nsmallest(keep, scored, key=lambda t: (-t[0], -t[1]))
     return [
         Candidate(
             id=i,
@@ -177,7 +196,7 @@ def fuse(
             matched=matched.get(i, []),
             signals=signals,
         )
-        for score, i, signals in scored[:keep]
+        for score, i, signals in best_first
     ]
 
 

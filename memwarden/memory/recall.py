@@ -14,22 +14,20 @@ Each recalled memory carries its evidence for ``/trace``: ``lexical`` (BM25), ``
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from ..store.schema import belief_sources, episodes
 from ..store.search import SearchBackend
 from .beliefs import get_beliefs
-from .embeddings import Embedder
+from .embeddings import Embedder, submit
 from .fusion import Candidate, Weights, fuse
 from .query import STOP_WORDS, QueryPlan, plan_query, query_terms
-from .timeline import Timeline, timeline
+from .timeline import Timeline, time_mentions, timeline
 
 __all__ = ["STOP_WORDS", "RecalledMemory", "query_terms", "recall"]
 
@@ -74,24 +72,26 @@ def recall(
     beliefs: int,
     embedder: Embedder | None = None,
     query_vector: Any = None,
+    pending_vector: Callable[[], Any] | None = None,
     weights: Weights | None = None,
 ) -> list[RecalledMemory]:
     """The user's memories most relevant to ``query``: beliefs first, then episodes.
 
     With ``embedder`` (or a precomputed unit ``query_vector`` of its model), recall is
-    hybrid; without, lexical.
+    hybrid; without, lexical.  ``pending_vector``, if given, returns the query vector
+    (say, of an embedding still running on another thread): it is called only once the
+    full-text index has been read.
     """
     plan = plan_query(query)
     if not plan.terms and not plan.dates:
         return []  # nothing but stop words ("ok", "how are you?"): nothing to look for
-    pending: Future[Any] | None = None
-    if embedder is not None and query_vector is None:
+    if pending_vector is None and embedder is not None and query_vector is None:
         # Embed on the helper thread while this one reads the index (both release the GIL).
-        pending = _helper().submit(embedder.embed, [query])
+        pending_vector = submit(lambda: embedder.embed([query])[0]).result
     weights = weights or Weights()
     lexical = _lexical(conn, search, user_id, plan, beliefs, episodes)
-    if pending is not None:
-        query_vector = pending.result()[0]
+    if pending_vector is not None:
+        query_vector = pending_vector()
     vectors = None
     if embedder is not None and query_vector is not None:
         from .vectors import user_vectors
@@ -140,18 +140,6 @@ def _lexical(
         else []
     )
     return _Lexical(found, line, hits)
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _helper() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memwarden-embed")
-        return _pool
 
 
 def _beliefs(
@@ -247,6 +235,7 @@ def _episodes(
         weights=weights,
         keep=limit,
         seed_limit=_pool_size(limit),
+        time_mentions=lambda ids: time_mentions(conn, user_id, line, ids),
     )
     return _episode_memories(conn, user_id, candidates)
 
@@ -271,18 +260,18 @@ def _dated(plan: QueryPlan, line: Timeline) -> set[int]:
     return out
 
 
+_CHOSEN = select(episodes.c.id, episodes.c.user_input, episodes.c.occurred_at, episodes.c.ts).where(
+    episodes.c.user_id == bindparam("user_id"), episodes.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _episode_memories(
     conn: Connection, user_id: str, chosen: Sequence[Candidate]
 ) -> list[RecalledMemory]:
     if not chosen:
         return []
     rows = {
-        r.id: r
-        for r in conn.execute(
-            select(
-                episodes.c.id, episodes.c.user_input, episodes.c.occurred_at, episodes.c.ts
-            ).where(episodes.c.user_id == user_id, episodes.c.id.in_([c.id for c in chosen]))
-        )
+        r.id: r for r in conn.execute(_CHOSEN, {"user_id": user_id, "ids": [c.id for c in chosen]})
     }
     low = chosen[-1].fused
     span = (chosen[0].fused - low) or 1.0
