@@ -162,3 +162,24 @@ def test_timeline_cache_drops_least_recent_users_over_its_budget(
             tl.timeline(conn, user)
     assert [user for _, user in tl._cache] == ["b", "c"]
     tl.clear_cache()
+
+
+def test_term_search_checks_the_owner_when_index_tags_collide(store: Store) -> None:
+    # The index tags each token with its owner; were two users' tags ever equal, the
+    # owner check must still keep the other user's episode out.
+    [mine] = ingest_turns(store, "ana", [Turn("my red kite")])
+    [theirs] = ingest_turns(store, "bob", [Turn("the red kite secret")])
+    with store.write() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO episodes_fts(episodes_fts, rowid, body) "
+            "VALUES ('delete', ?, mw_fts('bob', 'the red kite secret'))",
+            (theirs,),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO episodes_fts(rowid, body) VALUES (?, mw_fts('ana', 'the red kite secret'))",
+            (theirs,),
+        )
+    with store.read() as conn:
+        hits = store.search.search_episode_terms(conn, "ana", ["red", "secret"], 10)
+    assert [[i for i, _ in term] for term in hits] == [[mine], []]
+    assert [m.id for m in _ask(store, "ana", "red kite secret")] == [mine]

@@ -158,11 +158,13 @@ def test_vector_cache_drops_least_recent_users_over_its_budget(
 ) -> None:
     embedder = WordHashEmbedder()
     vector_cache.clear_cache()
-    one_user = 2 * embedder.dim * 4 + 2 * vector_cache._ROW_OVERHEAD
-    monkeypatch.setattr(vector_cache, "CACHE_BYTES", 2 * one_user)
+    held = []
     for user in ("a", "b", "c"):
         ingest_turns(store, user, [Turn("red kite"), Turn("blue boat")], embedder=embedder)
         with store.read() as conn:
-            user_vectors(conn, user, embedder.model, embedder.dim)
+            held.append(user_vectors(conn, user, embedder.model, embedder.dim).nbytes)
+        if user == "a":  # room for two users like this one
+            monkeypatch.setattr(vector_cache, "CACHE_BYTES", 2 * held[0])
+    assert held[0] == held[1] == held[2] > 2 * embedder.dim * 4
     assert [user for _, user, _ in vector_cache._cache] == ["b", "c"]
     vector_cache.clear_cache()
