@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(
         default=None, description="Where POST /v1/ops/backup writes; default: DB folder/backups."
     )
+    pg_bin_dir: Path | None = Field(
+        default=None,
+        description="Folder holding pg_dump and pg_restore (PostgreSQL backup and restore); "
+        "default: found on PATH.",
+    )
 
     @field_validator("log_level")
     @classmethod

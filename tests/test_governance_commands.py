@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -17,16 +16,10 @@ from memwarden.cli import app
 from memwarden.governance import DISABLED_MESSAGE, Governance
 from memwarden.settings import Settings
 
-from .test_governance_helpers import (
-    audit,
-    connect,
-    count,
-    last_line,
-    reset_logging,
-    rows,
-    seed_log,
-    state,
-)
+from .engines import TestDatabase
+from .test_governance_helpers import last_line, reset_logging, seed_log
+
+pytestmark = pytest.mark.engines
 
 ALL_FIVE = [
     "/export_memory",
@@ -72,7 +65,7 @@ def test_task_events_newest_first_and_one_task(agent: Agent) -> None:
     assert limited.result is not None and limited.result.truncated and limited.result.total == 4
 
 
-def test_task_events_two_users(agent: Agent, db_path: Path) -> None:
+def test_task_events_two_users(agent: Agent) -> None:
     agent.turn("ana", "Remind me to call Bob.")
     bob_all = agent.turn("bob", "/task_events")
     assert (
@@ -89,7 +82,7 @@ def test_task_events_two_users(agent: Agent, db_path: Path) -> None:
         assert not bad.ok and bad.reply.startswith("usage: /task_events [TASK_ID]")
 
 
-def test_every_call_is_audited_and_logged(agent: Agent, db_path: Path) -> None:
+def test_every_call_is_audited_and_logged(agent: Agent, db: TestDatabase) -> None:
     agent.turn("user123", "I live in Porto. Remind me to pack.")
     with seed_log() as log:
         for text in [*ALL_FIVE, "/trace 1", "/trace nope", "/delete_belief 9"]:
@@ -100,8 +93,7 @@ def test_every_call_is_audited_and_logged(agent: Agent, db_path: Path) -> None:
     assert "[GOVERNANCE] /delete_episode episode_1 executed (user: user123)" in logged
     assert "[GOVERNANCE] /trace episode_1 failed (user: user123): No episode 1." in logged
     assert "[GOVERNANCE] /trace nope failed (user: user123): usage: /trace" in logged
-    records = rows(
-        db_path,
+    records = db.rows(
         "SELECT user_id, command, args, success, error, latency_ms, ts, timestamp "
         "FROM governance_log ORDER BY id",
     )
@@ -120,21 +112,21 @@ def test_every_call_is_audited_and_logged(agent: Agent, db_path: Path) -> None:
     assert json.loads(records[1][2]) == ["1"]
 
 
-def test_governance_disabled_answers_clearly_and_changes_nothing(tmp_path: Path) -> None:
-    settings = Settings(db=str(tmp_path / "m.db"), governance_surfaces_enabled=False)
+def test_governance_disabled_answers_clearly_and_changes_nothing(db: TestDatabase) -> None:
+    settings = Settings(db=db.url, governance_surfaces_enabled=False)
     with Agent.open(settings) as agent:
         agent.turn("ana", "I live in Porto. Remind me to pack.")
-        before = state(tmp_path / "m.db")
+        before = db.state()
         for text in ALL_FIVE:
             result = agent.turn("ana", text)
             assert not result.ok and result.reply == DISABLED_MESSAGE
             assert result.result == {"error": {"kind": "disabled", "message": DISABLED_MESSAGE}}
-        assert state(tmp_path / "m.db") == before
-        assert not (tmp_path / "exports").exists()
+        assert db.state() == before
+        assert not db.exports_dir.exists()
         # Nothing else about the agent changes.
         assert agent.turn("ana", "Where do I live?").reply == "You told me that you live in Porto."
         assert agent.turn("ana", "/task list").ok
-    assert [(r[1], r[3], r[4]) for r in audit(tmp_path / "m.db")] == [
+    assert [(r[1], r[3], r[4]) for r in db.audit()] == [
         (text.split()[0], 0, DISABLED_MESSAGE) for text in ALL_FIVE
     ]
 
@@ -148,14 +140,14 @@ def test_governance_flag_is_read_from_the_environment(monkeypatch: pytest.Monkey
     assert Settings().governance_surfaces_enabled is True  # the default: on
 
 
-def test_invalid_user_id_is_refused_and_audited(settings: Settings, db_path: Path) -> None:
+def test_invalid_user_id_is_refused_and_audited(settings: Settings, db: TestDatabase) -> None:
     with Governance.open(settings) as gov:
         result = gov.trace("  ", 1)
         assert not result.ok and result.error_kind == "usage"
         assert result.reply == "a user id is required"
         with pytest.raises(Exception, match="a user id is required"):
             result.raise_for_error()
-    assert audit(db_path) == [("", "/trace", '["1"]', 0, "a user id is required")]
+    assert db.audit() == [("", "/trace", '["1"]', 0, "a user id is required")]
 
 
 def test_help_lists_the_five_commands(agent: Agent) -> None:
@@ -164,31 +156,31 @@ def test_help_lists_the_five_commands(agent: Agent) -> None:
         assert name in help_text
 
 
-def test_cli_subcommands_share_the_code_path(settings: Settings, db_path: Path) -> None:
+def test_cli_subcommands_share_the_code_path(settings: Settings, db: TestDatabase) -> None:
     with Agent.open(settings) as agent:
         agent.turn("ana", "I live in Porto. Remind me to pack.")
         agent.turn("ana", "I moved to Berlin.")
     runner = CliRunner()
-    db = ["--db", settings.db]
-    events = runner.invoke(app, [*db, "task-events", "-u", "ana", "--json"])
+    cli = ["--db", settings.db]
+    events = runner.invoke(app, [*cli, "task-events", "-u", "ana", "--json"])
     assert events.exit_code == 0 and json.loads(events.stdout)["total"] == 1
-    one = runner.invoke(app, [*db, "task-events", "-u", "ana", "task_1"])
+    one = runner.invoke(app, [*cli, "task-events", "-u", "ana", "task_1"])
     assert one.exit_code == 0 and "Events of task 1" in one.stdout
-    belief = runner.invoke(app, [*db, "delete-belief", "-u", "bob", "belief_1"])
+    belief = runner.invoke(app, [*cli, "delete-belief", "-u", "bob", "belief_1"])
     assert belief.exit_code == 2 and last_line(belief.stderr) == "error: No belief 1."
-    bad = runner.invoke(app, [*db, "delete-episode", "-u", "ana", "x1"])
+    bad = runner.invoke(app, [*cli, "delete-episode", "-u", "ana", "x1"])
     assert bad.exit_code == 2 and "usage: /delete_episode" in bad.stderr
-    deleted = runner.invoke(app, [*db, "delete-episode", "-u", "ana", "episode_2", "--json"])
+    deleted = runner.invoke(app, [*cli, "delete-episode", "-u", "ana", "episode_2", "--json"])
     assert deleted.exit_code == 0, deleted.output
     assert json.loads(deleted.stdout)["beliefs_detached"][0]["reverted"] is True
-    gone = runner.invoke(app, [*db, "delete-belief", "-u", "ana", "1"])
+    gone = runner.invoke(app, [*cli, "delete-belief", "-u", "ana", "1"])
     assert gone.exit_code == 0 and "Deleted belief 1 (location)" in gone.stdout
-    assert count(db_path, "governance_log") == 6
+    assert db.count("governance_log") == 6
 
 
-def test_turn_json_governance_command_has_turn_shape(db_path: Path) -> None:
+def test_turn_json_governance_command_has_turn_shape(db: TestDatabase) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
-    env["MEMWARDEN_DB"] = str(db_path)
+    env["MEMWARDEN_DB"] = db.url
 
     def turn(text: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -214,14 +206,17 @@ def test_turn_json_governance_command_has_turn_shape(db_path: Path) -> None:
     assert doc["result"] == {"error": {"kind": "not_found", "message": "No episode 7."}}
 
 
-def test_store_failure_is_one_line_audited_and_logged_as_error(agent: Agent, db_path: Path) -> None:
+@pytest.mark.own_database
+def test_store_failure_is_one_line_audited_and_logged_as_error(
+    agent: Agent, db: TestDatabase
+) -> None:
     agent.turn("ana", "Remind me to pack.")
-    with connect(db_path) as conn:
-        conn.execute("ALTER TABLE task_events RENAME TO task_events_gone")
+    db.execute("ALTER TABLE task_events RENAME TO task_events_gone")
     with seed_log() as log:
         result = agent.turn("ana", "/task_events")
     assert not result.ok and result.result["error"]["kind"] == "store"
-    assert result.reply.startswith("The command failed and nothing was changed: no such table")
+    missing = "no such table" if db.is_sqlite else 'relation "task_events" does not exist'
+    assert result.reply.startswith(f"The command failed and nothing was changed: {missing}")
     assert "\n" not in result.reply
-    assert audit(db_path)[-1][:4] == ("ana", "/task_events", "[]", 0)
+    assert db.audit()[-1][:4] == ("ana", "/task_events", "[]", 0)
     assert "[ERROR] governance /task_events failed (user: ana)" in log.getvalue()

@@ -18,13 +18,10 @@ from memwarden.governance.export import _embed, write_export
 from memwarden.settings import Settings
 from memwarden.store import Store
 
-from .test_governance_helpers import (
-    audit,
-    connect,
-    export_document,
-    reset_logging,
-    validate_export,
-)
+from .engines import TestDatabase
+from .test_governance_helpers import export_document, reset_logging, validate_export
+
+pytestmark = pytest.mark.engines
 
 
 def _session(agent: Agent) -> None:
@@ -112,12 +109,13 @@ def test_export_memory_pages_give_the_same_document(agent: Agent, store: Store) 
 
 
 def test_export_memory_malformed_stored_json_is_embedded_as_text(
-    agent: Agent, db_path: Path
+    agent: Agent, db: TestDatabase
 ) -> None:
     agent.turn("ana", "I live in Porto.")
-    with connect(db_path) as conn:
-        conn.execute("UPDATE episodes SET trace = '{\"recalled\": [', meta = 'NaN'")
-        conn.execute("UPDATE risk_log SET details = 'not json', scores = '{}'")
+    db.execute(
+        "UPDATE episodes SET trace = '{\"recalled\": [', meta = 'NaN'",
+        "UPDATE risk_log SET details = 'not json', scores = '{}'",
+    )
     doc = export_document(agent.governance, "ana")
 
     assert doc["episodes"][0]["trace"] == '{"recalled": ['
@@ -126,14 +124,14 @@ def test_export_memory_malformed_stored_json_is_embedded_as_text(
     assert doc["risk_log"][0]["scores"] == {}
 
 
-def test_export_memory_slash_command_writes_a_private_file(agent: Agent, db_path: Path) -> None:
+def test_export_memory_slash_command_writes_a_private_file(agent: Agent, db: TestDatabase) -> None:
     _session(agent)
     result = agent.turn("ana", "/export_memory")
 
     assert result.ok and result.episode_id is None and result.command == "/export_memory"
     summary = result.result
     path = Path(summary["path"])
-    assert path.parent == db_path.parent / "exports"
+    assert path.parent == db.exports_dir
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert str(path) in result.reply and "4 episodes" in result.reply
     doc = json.loads(path.read_text())
@@ -161,14 +159,14 @@ def test_export_memory_unwritable_path_is_one_line_error(agent: Agent, tmp_path:
 
 @pytest.mark.parametrize("words", [["now"], ["a", "b"]])
 def test_export_memory_extra_words_are_usage_errors(
-    agent: Agent, db_path: Path, words: list[str]
+    agent: Agent, db: TestDatabase, words: list[str]
 ) -> None:
     result = agent.turn("ana", "/export_memory " + " ".join(words))
     assert not result.ok
     assert result.reply.startswith("usage: /export_memory")
     assert result.result == {"error": {"kind": "usage", "message": result.reply}}
-    assert audit(db_path)[-1][:4] == ("ana", "/export_memory", json.dumps(words), 0)
-    assert not (db_path.parent / "exports").exists()
+    assert db.audit()[-1][:4] == ("ana", "/export_memory", json.dumps(words), 0)
+    assert not db.exports_dir.exists()
 
 
 def test_export_memory_cli_streams_to_stdout_and_file(settings: Settings, tmp_path: Path) -> None:
@@ -179,17 +177,17 @@ def test_export_memory_cli_streams_to_stdout_and_file(settings: Settings, tmp_pa
     with Agent.open(settings) as agent:
         _session(agent)
     runner = CliRunner()
-    db = ["--db", settings.db]
-    streamed = runner.invoke(app, [*db, "export", "--user", "ana"])
+    cli = ["--db", settings.db]
+    streamed = runner.invoke(app, [*cli, "export", "--user", "ana"])
     assert streamed.exit_code == 0, streamed.output
     validate_export(json.loads(streamed.stdout))
     out = tmp_path / "ana.json"
-    saved = runner.invoke(app, [*db, "export", "--user", "ana", "-o", str(out), "--json"])
+    saved = runner.invoke(app, [*cli, "export", "--user", "ana", "-o", str(out), "--json"])
     assert saved.exit_code == 0
     summary = json.loads(saved.stdout)
     assert summary["path"] == str(out) and summary["counts"]["episodes"] == 4
     assert os.path.getsize(out) == summary["bytes"]
-    missing = runner.invoke(app, [*db, "export"])
+    missing = runner.invoke(app, [*cli, "export"])
     assert missing.exit_code == 2  # --user is required
 
 
@@ -199,14 +197,15 @@ def test_export_memory_library_reads_one_snapshot(settings: Settings) -> None:
     assert doc["counts"]["episodes"] == 0
 
 
-def test_export_memory_tricky_values_round_trip(agent: Agent, store: Store, db_path: Path) -> None:
+def test_export_memory_tricky_values_round_trip(
+    agent: Agent, store: Store, db: TestDatabase
+) -> None:
     agent.turn("ana", "Remind me to buy café au lait. My name is Zoë.")
     agent.turn("ana", 'Where do I live? "quoted" \\ back\nslash')
-    with connect(db_path) as conn:
-        conn.execute(
-            "UPDATE episodes SET draft_total_score = 0.30000000000000004, meta = 'x' WHERE id = 1"
-        )
-        conn.execute("UPDATE episodes SET trace = '{\"a\": 1,}' WHERE id = 2")
+    db.execute(
+        "UPDATE episodes SET draft_total_score = 0.30000000000000004, meta = 'x' WHERE id = 1",
+        "UPDATE episodes SET trace = '{\"a\": 1,}' WHERE id = 2",
+    )
     buffer = io.StringIO()
     with store.read() as conn:
         _, size = write_export(conn, "ana", buffer, exported_at=utcnow(), page=1)

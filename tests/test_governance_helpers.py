@@ -15,64 +15,9 @@ import jsonschema
 from memwarden.gate import Action, Assessment, CategoryScore, GateDecision, GateInput, Span
 from memwarden.gate.base import Attempt, Regenerate
 from memwarden.logs import SeedFormatter
-from memwarden.store import textindex
-from memwarden.store.engine import sqlite_module
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "export-schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
-
-# Tables whose rows a refused or failed call must leave exactly as they were (the FTS5
-# shadow tables included: a half-done delete would show there first).
-STATE_TABLES = (
-    "episodes",
-    "risk_log",
-    "semantic_beliefs",
-    "belief_sources",
-    "belief_history",
-    "tasks",
-    "task_events",
-    "episodes_fts_data",
-    "episodes_fts_idx",
-    "episodes_fts_docsize",
-    "semantic_beliefs_fts_data",
-    "semantic_beliefs_fts_idx",
-    "semantic_beliefs_fts_docsize",
-)
-
-
-def connect(db: Path) -> Any:
-    """A driver connection with the SQLite memwarden uses (FTS5 secure-delete needs
-    >= 3.42; the system's sqlite3 module may be older)."""
-    conn = sqlite_module().connect(str(db))
-    textindex.register(conn)  # the full-text triggers call mw_fts()
-    return conn
-
-
-def rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with connect(db) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def count(db: Path, table: str, where: str = "1", *params: Any) -> int:
-    return int(rows(db, f"SELECT COUNT(*) FROM {table} WHERE {where}", *params)[0][0])
-
-
-def state(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table a governance call could change."""
-    with connect(db) as conn:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in STATE_TABLES}
-
-
-def audit(db: Path) -> list[tuple[Any, ...]]:
-    """governance_log as (user_id, command, args, success, error) tuples, oldest first."""
-    return rows(db, "SELECT user_id, command, args, success, error FROM governance_log ORDER BY id")
-
-
-def disk_bytes(db: Path) -> bytes:
-    """The database file and its WAL, as a copy taken now would hold them."""
-    data = db.read_bytes()
-    wal = db.with_name(db.name + "-wal")
-    return data + (wal.read_bytes() if wal.exists() else b"")
 
 
 def validate_export(document: dict[str, Any]) -> None:

@@ -1,7 +1,9 @@
 """The seed runbook's ops SQL, verbatim, after a session that used all five commands.
 
 The queries run with the standard library's sqlite3 module (and with the sqlite3 shell
-where it is installed), as an operator would, on the file the agent wrote.
+where it is installed), as an operator would, on the file the agent wrote.  SQLite only:
+the SQL is SQLite dialect; its PostgreSQL equivalents in docs/runbook.md run in
+tests/test_runbook_sql.py.
 """
 
 # ruff: noqa: W291 - the seed's SQL is copied verbatim, trailing spaces included
@@ -64,27 +66,48 @@ GOV_COLUMNS = [
 ]
 
 
-@pytest.fixture
-def production(tmp_path: Path) -> Path:
-    """production.db after a scripted session: turns, then all five commands."""
-    db = tmp_path / "production.db"
-    with Agent.open(Settings(db=str(db)), gate=FlaggingGate()) as agent:
-        for text in (
-            "Hi, my name is Ana. I live in Porto.",
-            "I moved to Berlin.",
-            "Remind me to renew my passport.",
-            "Remind me that the secret is pineapple.",  # scored 1.5 by the test gate
-            "Where do I live?",
-            "/export_memory",
-            "/trace episode_5",
-            "/trace 4",
-            "/task_events",
-            "/delete_belief 1",
-            "/delete_episode 2",
-            "/trace 2",  # refused: deleted just before
-        ):
+#: The scripted session: turns, then all five commands (one refused at the end).
+SESSION = (
+    "Hi, my name is Ana. I live in Porto.",
+    "I moved to Berlin.",
+    "Remind me to renew my passport.",
+    "Remind me that the secret is pineapple.",  # scored 1.5 by the test gate
+    "Where do I live?",
+    "/export_memory",
+    "/trace episode_5",
+    "/trace 4",
+    "/task_events",
+    "/delete_belief 1",
+    "/delete_episode 2",
+    "/trace 2",  # refused: deleted just before
+)
+
+
+#: (command, success) of the session's governance_log rows, oldest first.
+AUDITED = [
+    ("/export_memory", 1),
+    ("/trace", 1),
+    ("/trace", 1),
+    ("/task_events", 1),
+    ("/delete_belief", 1),
+    ("/delete_episode", 1),
+    ("/trace", 0),
+]
+
+
+def run_session(settings: Settings) -> None:
+    """The scripted session as user123 (the runbook's PostgreSQL SQL uses it too)."""
+    with Agent.open(settings, gate=FlaggingGate()) as agent:
+        for text in SESSION:
             result = agent.turn("user123", text)
             assert result.ok or text == "/trace 2", result.reply
+
+
+@pytest.fixture
+def production(tmp_path: Path) -> Path:
+    """production.db after the scripted session."""
+    db = tmp_path / "production.db"
+    run_session(Settings(db=str(db)))
     return db
 
 
@@ -119,15 +142,7 @@ def test_seed_sql_useful_commands_after_all_five_commands(production: Path) -> N
         cursor = conn.execute(GOV_DUMP)
         dumped = cursor.fetchall()
         assert [d[0] for d in cursor.description] == GOV_COLUMNS
-    assert [(r[2], r[4]) for r in dumped] == [
-        ("/export_memory", 1),
-        ("/trace", 1),
-        ("/trace", 1),
-        ("/task_events", 1),
-        ("/delete_belief", 1),
-        ("/delete_episode", 1),
-        ("/trace", 0),
-    ]
+    assert [(r[2], r[4]) for r in dumped] == AUDITED
     assert all(r[7] == r[8] and r[6] >= 0 for r in dumped)
     assert _run(production, DIAG) == [[(4,)], [(2,)], [(1,)]]
 

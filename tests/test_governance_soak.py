@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
+
+import pytest
 
 from memwarden.agent import Agent
 from memwarden.settings import Settings
 
-from .test_governance_helpers import FlaggingGate, count, export_document, rows, seed_log
+from .engines import TestDatabase
+from .test_governance_helpers import FlaggingGate, export_document, seed_log
+
+pytestmark = pytest.mark.engines
 
 USERS = ["ana", "bob", "chen", "dara", "eli"]
 SAYINGS = [
@@ -39,11 +43,10 @@ ORPHAN_CHECKS = {
 }
 
 
-def test_soak_sessions_every_command_no_exceptions_no_orphans(tmp_path: Path) -> None:
-    db = tmp_path / "staging.db"
+def test_soak_sessions_every_command_no_exceptions_no_orphans(db: TestDatabase) -> None:
     rng = random.Random(4)
     governance_calls = 0
-    with Agent.open(Settings(db=str(db)), gate=FlaggingGate()) as agent, seed_log() as log:
+    with Agent.open(Settings(db=db.url), gate=FlaggingGate()) as agent, seed_log() as log:
         for _ in range(15):  # 5 sessions x 15 turns = 75 turns
             for user in USERS:
                 text = rng.choice(SAYINGS).format(
@@ -51,7 +54,7 @@ def test_soak_sessions_every_command_no_exceptions_no_orphans(tmp_path: Path) ->
                 )
                 assert agent.turn(user, text).episode_id is not None
         for user in USERS:  # 6 governance calls per user = 30, as in the seed's soak
-            mine = [r[0] for r in rows(db, "SELECT id FROM episodes WHERE user_id = ?", user)]
+            mine = [r[0] for r in db.rows("SELECT id FROM episodes WHERE user_id = ?", user)]
             for text in (
                 f"/trace episode_{mine[-1]}",
                 f"/trace {mine[0]}",
@@ -61,8 +64,8 @@ def test_soak_sessions_every_command_no_exceptions_no_orphans(tmp_path: Path) ->
                 "/export_memory",
             ):
                 if "{belief}" in text:
-                    [(belief,)] = rows(
-                        db, "SELECT MIN(id) FROM semantic_beliefs WHERE user_id = ?", user
+                    [(belief,)] = db.rows(
+                        "SELECT MIN(id) FROM semantic_beliefs WHERE user_id = ?", user
                     )
                     text = text.format(belief=belief)
                 result = agent.turn(user, text)
@@ -71,13 +74,13 @@ def test_soak_sessions_every_command_no_exceptions_no_orphans(tmp_path: Path) ->
                 assert result.episode_id is None and result.command == text.split()[0]
         exports = {user: export_document(agent.governance, user) for user in USERS}
 
-    assert count(db, "episodes") == 75 - len(USERS)
+    assert db.count("episodes") == 75 - len(USERS)
     audited = governance_calls + len(USERS)  # and the library exports just above
     assert governance_calls == 30
-    assert count(db, "governance_log") == count(db, "governance_log", "success = 1") == audited
-    assert count(db, "governance_log", "latency_ms >= 0 AND ts = timestamp") == audited
+    assert db.count("governance_log") == db.count("governance_log", "success") == audited
+    assert db.count("governance_log", "latency_ms >= 0 AND ts = timestamp") == audited
     for table, orphaned in ORPHAN_CHECKS.items():
-        assert count(db, table, orphaned) == 0, table
+        assert db.count(table, orphaned) == 0, table
     for user, document in exports.items():
         assert document["counts"]["episodes"] == 14
         assert {g["command"] for g in document["governance_log"]} == {
@@ -92,5 +95,5 @@ def test_soak_sessions_every_command_no_exceptions_no_orphans(tmp_path: Path) ->
     logged = log.getvalue()
     assert "Traceback" not in logged and "[ERROR]" not in logged and "[WARNING]" not in logged
     assert logged.count("[GOVERNANCE]") == audited
-    tasks = rows(db, "SELECT title FROM tasks")
+    tasks = db.rows("SELECT title FROM tasks")
     assert all(t[0].startswith("Buy ") for t in tasks)  # explicit requests only

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -13,20 +12,16 @@ from memwarden.agent import Agent
 from memwarden.cli import app
 from memwarden.settings import Settings
 
-from .test_governance_helpers import (
-    FlaggingGate,
-    audit,
-    connect,
-    last_line,
-    reset_logging,
-    seed_log,
-    state,
-)
+from .engines import TestDatabase
+from .test_governance_helpers import FlaggingGate, last_line, reset_logging, seed_log
+
+pytestmark = pytest.mark.engines
 
 
 @pytest.fixture
-def gated(settings: Settings) -> Agent:
-    return Agent.open(settings, gate=FlaggingGate())
+def gated(settings: Settings) -> Iterator[Agent]:
+    with Agent.open(settings, gate=FlaggingGate()) as agent:
+        yield agent
 
 
 @pytest.fixture(autouse=True)
@@ -91,12 +86,11 @@ def test_trace_recalled_memories_say_why_they_matched(agent: Agent) -> None:
     ],
 )
 def test_trace_malformed_json_warns_and_shows_the_rest(
-    agent: Agent, db_path: Path, column: str, value: str
+    agent: Agent, db: TestDatabase, column: str, value: str
 ) -> None:
     agent.turn("ana", "I live in Porto.")
     table, field = column.split(".")
-    with connect(db_path) as conn:
-        conn.execute(f"UPDATE {table} SET {field} = ?", (value,))
+    db.run(f"UPDATE {table} SET {field} = ?", value)
 
     with seed_log() as log:
         result = agent.governance.trace("ana", 1)
@@ -108,11 +102,9 @@ def test_trace_malformed_json_warns_and_shows_the_rest(
     assert "[GOVERNANCE] /trace episode_1 executed (user: ana)" in log.getvalue()
 
 
-def test_trace_null_trace_and_no_risk_row(agent: Agent, db_path: Path) -> None:
+def test_trace_null_trace_and_no_risk_row(agent: Agent, db: TestDatabase) -> None:
     agent.turn("ana", "hello there")
-    with connect(db_path) as conn:
-        conn.execute("UPDATE episodes SET trace = NULL")
-        conn.execute("DELETE FROM risk_log")
+    db.execute("UPDATE episodes SET trace = NULL", "DELETE FROM risk_log")
     result = agent.governance.trace("ana", "1")
     assert result.ok and result.result is not None
     assert result.result.drafts == [result.result.reply] and result.result.recalled == []
@@ -120,7 +112,7 @@ def test_trace_null_trace_and_no_risk_row(agent: Agent, db_path: Path) -> None:
     assert result.result.warnings == []
 
 
-def test_trace_other_users_episode_answers_like_a_missing_one(agent: Agent, db_path: Path) -> None:
+def test_trace_other_users_episode_answers_like_a_missing_one(agent: Agent) -> None:
     agent.turn("ana", "I live in Porto.")
     theirs = agent.turn("bob", "/trace 1")
     missing = agent.turn("bob", "/trace episode_99")
@@ -132,14 +124,14 @@ def test_trace_other_users_episode_answers_like_a_missing_one(agent: Agent, db_p
 @pytest.mark.parametrize(
     "words", ["", "x", "episode_x", "1 2", "task_1", "9" * 19, "-3", "²", "episode_²"]
 )
-def test_trace_bad_input_is_a_usage_error(agent: Agent, db_path: Path, words: str) -> None:
+def test_trace_bad_input_is_a_usage_error(agent: Agent, db: TestDatabase, words: str) -> None:
     agent.turn("ana", "I live in Porto.")
-    before = state(db_path)
+    before = db.state()
     result = agent.turn("ana", f"/trace {words}".strip())
     assert not result.ok and result.reply.startswith("usage: /trace EPISODE_ID")
     assert "\n" not in result.reply
-    assert state(db_path) == before
-    assert audit(db_path)[-1][1:4] == ("/trace", json.dumps(words.split(), ensure_ascii=False), 0)
+    assert db.state() == before
+    assert db.audit()[-1][1:4] == ("/trace", json.dumps(words.split(), ensure_ascii=False), 0)
 
 
 def test_trace_cli_text_and_json(settings: Settings) -> None:

@@ -1,15 +1,21 @@
-"""Backup while the agent writes, restore atomically, and kill -9 in the middle of it."""
+"""Backup while the agent writes, restore atomically, and kill -9 in the middle of it.
+
+Both engines (SQLite: ``VACUUM INTO`` and a file swap; PostgreSQL: ``pg_dump`` and a
+database rename); the PostgreSQL-only cases are in test_ops_postgres.py."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -23,14 +29,23 @@ from memwarden.ops.integrity import run_check
 from memwarden.ops.lock import lock_file
 from memwarden.settings import Settings
 from memwarden.store import Store
-from memwarden.store.engine import sqlite_module
 from memwarden.store.schema import episodes, risk_log
 
+from .engines import TestDatabase
+from .postgres import require_pg_programs, sqlalchemy_url
 from .test_ops_logs import _keep_logger_state  # noqa: F401  (autouse)
 
+pytestmark = pytest.mark.engines
 
-def _episodes(db: Path) -> int:
-    store = Store.open(Settings(db=str(db)), migrate=False)
+
+@pytest.fixture(autouse=True)
+def _pg_programs(engine: str) -> None:
+    if engine == "postgres":
+        require_pg_programs()
+
+
+def _episodes(db: str) -> int:
+    store = Store.open(Settings(db=db), migrate=False)
     try:
         with store.read() as conn:
             return int(conn.execute(select(func.count()).select_from(episodes)).scalar_one())
@@ -38,9 +53,9 @@ def _episodes(db: Path) -> int:
         store.close()
 
 
-def _assert_consistent(db: Path) -> int:
+def _assert_consistent(db: str) -> int:
     """Integrity clean, and every episode with exactly its one risk_log row."""
-    store = Store.open(Settings(db=str(db)), migrate=False)
+    store = Store.open(Settings(db=db), migrate=False)
     try:
         report = run_check(store)
         assert report.ok, [v.to_dict() for v in report.violations]
@@ -53,23 +68,46 @@ def _assert_consistent(db: Path) -> int:
         store.close()
 
 
-def _talk(db: Path, n: int, user: str = "ana") -> None:
-    with Agent.open(Settings(db=str(db))) as agent:
+def _talk(db: str, n: int, user: str = "ana") -> None:
+    with Agent.open(Settings(db=db)) as agent:
         for i in range(n):
             agent.turn(
                 user, f"I love hiking number {i}" if i % 2 else f"Remind me to water plant {i}"
             )
 
 
-def test_backup_during_concurrent_writes_restores_consistent(tmp_path: Path, db_path: Path) -> None:
-    _talk(db_path, 5)
+def _untouched(db: TestDatabase) -> Any:
+    """What a refused restore must leave as it was: the file, or the rows and databases."""
+    if db.is_sqlite:
+        return db.path.read_bytes()
+    return db.state(), db.rows("SELECT datname FROM pg_database ORDER BY datname")
+
+
+@pytest.fixture
+def new_database(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[[str], str]:
+    """URLs of databases that do not exist yet (on PostgreSQL dropped with the session)."""
+
+    def name(label: str) -> str:
+        if engine == "sqlite":
+            return str(tmp_path / f"{label}.db")
+        return sqlalchemy_url(request.getfixturevalue("pg_shared").unique_name())
+
+    return name
+
+
+def test_backup_during_concurrent_writes_restores_consistent(
+    tmp_path: Path, db: TestDatabase, new_database: Callable[[str], str]
+) -> None:
+    _talk(db.url, 5)
     stop = threading.Event()
     written: list[int] = []
     errors: list[BaseException] = []
 
     def writer() -> None:
         try:
-            with Agent.open(Settings(db=str(db_path))) as agent:
+            with Agent.open(Settings(db=db.url)) as agent:
                 i = 0
                 while not stop.is_set():
                     agent.turn("bob", f"I moved to city number {i}. Remind me to pack box {i}.")
@@ -83,7 +121,7 @@ def test_backup_during_concurrent_writes_restores_consistent(tmp_path: Path, db_
     try:
         while len(written) < 5:
             time.sleep(0.01)
-        store = Store.open(Settings(db=str(db_path)), migrate=False)
+        store = Store.open(Settings(db=db.url), migrate=False)
         snapshots = []
         try:
             for k in range(3):  # several snapshots, each taken while turns commit
@@ -99,48 +137,47 @@ def test_backup_during_concurrent_writes_restores_consistent(tmp_path: Path, db_
         assert (
             checksum_file(Path(result.snapshot.path)).read_text().startswith(result.snapshot.sha256)
         )
-        target = tmp_path / f"restored{k}.db"
-        restore(Settings(db=str(target)), Path(result.snapshot.path))
+        target = new_database(f"restored{k}")
+        restore(Settings(db=target), Path(result.snapshot.path))
         assert _assert_consistent(target) == result.snapshot.episodes
     assert snapshots[0].snapshot.episodes <= snapshots[-1].snapshot.episodes < 5 + len(written) + 1
 
 
 def test_restore_refuses_a_tampered_snapshot_and_touches_nothing(
-    tmp_path: Path, db_path: Path
+    tmp_path: Path, db: TestDatabase
 ) -> None:
-    _talk(db_path, 3)
-    store = Store.open(Settings(db=str(db_path)), migrate=False)
+    _talk(db.url, 3)
+    store = Store.open(Settings(db=db.url), migrate=False)
     snap = Path(backup(store, tmp_path / "snap.db").snapshot.path)
     store.close()
     data = bytearray(snap.read_bytes())
     data[-100] ^= 0xFF
     snap.write_bytes(bytes(data))
-    before = db_path.read_bytes()
+    before = _untouched(db)
     with pytest.raises(StoreError, match="checksum"):
-        restore(Settings(db=str(db_path)), snap)
-    assert db_path.read_bytes() == before and not list(tmp_path.glob(".*.tmp"))
+        restore(Settings(db=db.url), snap)
+    assert _untouched(db) == before and not list(tmp_path.glob(".*.tmp"))
     checksum_file(snap).unlink()
     with pytest.raises(InputError, match="no checksum"):
-        restore(Settings(db=str(db_path)), snap)
+        restore(Settings(db=db.url), snap)
 
 
 @pytest.mark.parametrize("revision", ["deadbeef", "heads", ""])
 def test_restore_refuses_an_unknown_migration_and_touches_nothing(
-    tmp_path: Path, db_path: Path, revision: str
+    tmp_path: Path, db: TestDatabase, revision: str
 ) -> None:
-    _talk(db_path, 2)
-    store = Store.open(Settings(db=str(db_path)), migrate=False)
+    _talk(db.url, 2)
+    [(head,)] = db.rows("SELECT version_num FROM alembic_version")
+    db.run("UPDATE alembic_version SET version_num = ?", revision)  # as a newer release would
+    store = Store.open(Settings(db=db.url), migrate=False)
     snap = Path(backup(store, tmp_path / "snap.db").snapshot.path)
     store.close()
-    raw = sqlite_module().connect(str(snap))
-    raw.execute("UPDATE alembic_version SET version_num = ?", (revision,))
-    raw.commit()
-    raw.close()
-    checksum_file(snap).write_text(f"{hashlib.sha256(snap.read_bytes()).hexdigest()}  snap.db\n")
-    before = db_path.read_bytes()
+    db.run("UPDATE alembic_version SET version_num = ?", head)
+    assert checksum_file(snap).read_text().startswith(hashlib.sha256(snap.read_bytes()).hexdigest())
+    before = _untouched(db)
     with pytest.raises(StoreError, match="this code does not know"):
-        restore(Settings(db=str(db_path)), snap)
-    assert db_path.read_bytes() == before
+        restore(Settings(db=db.url), snap)
+    assert _untouched(db) == before
 
 
 def test_backup_refuses_to_overwrite(tmp_path: Path, store: Store) -> None:
@@ -161,37 +198,48 @@ def _holder(db: Path) -> subprocess.Popen[str]:
     return proc
 
 
+@pytest.mark.sqlite_only("the server lock is a flock beside the SQLite file (PostgreSQL: sessions)")
 def test_restore_refuses_while_a_server_holds_the_database(tmp_path: Path, db_path: Path) -> None:
-    _talk(db_path, 2)
+    db = str(db_path)
+    _talk(db, 2)
     store = Store.open(Settings(db=str(db_path)), migrate=False)
     snap = Path(backup(store, tmp_path / "snap.db").snapshot.path)
     store.close()
-    _talk(db_path, 2)
+    _talk(db, 2)
     server = _holder(db_path)
     try:
         with pytest.raises(StoreUnavailable, match=f"pid {server.pid}"):
             restore(Settings(db=str(db_path)), snap)
-        assert _episodes(db_path) == 4
+        assert _episodes(db) == 4
         forced = restore(Settings(db=str(db_path)), snap, force=True)
         assert forced.forced and any(str(server.pid) in h for h in forced.holders)
-        assert _episodes(db_path) == 2
+        assert _episodes(db) == 2
     finally:
         server.kill()
         server.wait()
     assert lock_file(db_path).exists()
 
 
-def _restore_process(db: Path, snap: Path, stage: str | None) -> subprocess.Popen[str]:
+def kill_restore_at(db: str, snap: Path, stage: str) -> None:
+    """Run ``memwarden restore`` in a process, and kill -9 it where it pauses at ``stage``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
-    if stage:
-        env["MEMWARDEN_RESTORE_PAUSE"] = stage
-    return subprocess.Popen(
-        [sys.executable, "-m", "memwarden", "--db", str(db), "restore", str(snap)],
+    env["MEMWARDEN_RESTORE_PAUSE"] = stage
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memwarden", "--db", db, "restore", str(snap)],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env=env,
     )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    line = ""
+    while time.monotonic() < deadline and f"paused at {stage}" not in line:
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, "restore ended before the pause"
+    os.kill(proc.pid, signal.SIGKILL)  # the real restore, killed at its critical point
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
 
 
 def _crash_while_writing(db: Path, turns: int) -> None:
@@ -211,48 +259,43 @@ def _crash_while_writing(db: Path, turns: int) -> None:
     proc.wait()
 
 
+@pytest.mark.sqlite_only("kills the SQLite file swap (test_ops_postgres kills the database rename)")
 @pytest.mark.parametrize(
     ("stage", "expect"), [("copy", "old"), ("swap", "old"), ("replaced", "new")]
 )
 def test_restore_killed_mid_way_leaves_old_or_new_database(
     tmp_path: Path, db_path: Path, stage: str, expect: str
 ) -> None:
-    _talk(db_path, 3)
+    db = str(db_path)
+    _talk(db, 3)
     store = Store.open(Settings(db=str(db_path)), migrate=False)
     snap = Path(backup(store, tmp_path / "snap.db").snapshot.path)  # "new": 3 episodes
     store.close()
-    _talk(db_path, 4, user="bob")
+    _talk(db, 4, user="bob")
     _crash_while_writing(db_path, 2)  # "old", the live database: 9 episodes, 2 in the WAL only
     assert Path(f"{db_path}-wal").stat().st_size > 0
-    proc = _restore_process(db_path, snap, stage)
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 60
-    line = ""
-    while time.monotonic() < deadline and f"paused at {stage}" not in line:
-        line = proc.stderr.readline()
-        assert line or proc.poll() is None, "restore ended before the pause"
-    os.kill(proc.pid, signal.SIGKILL)  # the real restore, killed at its critical point
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    assert _assert_consistent(db_path) == {"old": 9, "new": 3}[expect]
+    kill_restore_at(db, snap, stage)
+    assert _assert_consistent(db) == {"old": 9, "new": 3}[expect]
     # The next restore finishes the job and clears what the killed one left behind.
     rerun = restore(Settings(db=str(db_path)), snap)
-    assert _assert_consistent(db_path) == 3
+    assert _assert_consistent(db) == 3
     if expect == "old":
         assert any("interrupted restore" in note for note in rerun.notes)
     assert not list(db_path.parent.glob(f".{db_path.name}.restore-*.tmp"))
 
 
-def test_backup_and_restore_commands(tmp_path: Path, db_path: Path) -> None:
-    _talk(db_path, 2)
+def test_backup_and_restore_commands(tmp_path: Path, db: TestDatabase) -> None:
+    _talk(db.url, 2)
     runner = CliRunner()
-    made = runner.invoke(app, ["--db", str(db_path), "backup", str(tmp_path / "b.db")])
+    made = runner.invoke(app, ["--db", db.url, "backup", str(tmp_path / "b.db")])
     assert made.exit_code == 0, made.output
     assert "2 episodes" in made.stdout and (tmp_path / "b.db.sha256").exists()
-    _talk(db_path, 1)
-    done = runner.invoke(app, ["--db", str(db_path), "restore", str(tmp_path / "b.db"), "--json"])
+    _talk(db.url, 1)
+    done = runner.invoke(app, ["--db", db.url, "restore", str(tmp_path / "b.db"), "--json"])
     assert done.exit_code == 0, done.output
-    assert _episodes(db_path) == 2
-    assert not Path(f"{db_path}-wal").exists() or Path(f"{db_path}-wal").stat().st_size == 0
-    missing = runner.invoke(app, ["--db", str(db_path), "restore", str(tmp_path / "nope.db")])
+    assert json.loads(done.stdout)["snapshot"]["episodes"] == 2 and _episodes(db.url) == 2
+    if db.is_sqlite:
+        wal = Path(f"{db.path}-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+    missing = runner.invoke(app, ["--db", db.url, "restore", str(tmp_path / "nope.db")])
     assert missing.exit_code == 2 and "no snapshot" in missing.output

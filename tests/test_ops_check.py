@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -13,11 +14,14 @@ from memwarden.cli import app
 from memwarden.ops.integrity import run_check
 from memwarden.ops.validate import validate
 from memwarden.settings import Settings
-from memwarden.store import Store, textindex
-from memwarden.store.engine import sqlite_module
+from memwarden.store import Store
 from memwarden.store.migrate import upgrade
 
+from .engines import TestDatabase
+from .postgres import sqlalchemy_url
 from .test_ops_logs import _keep_logger_state  # noqa: F401  (autouse)
+
+pytestmark = pytest.mark.engines
 
 
 def _conversation(agent: Agent) -> None:
@@ -25,33 +29,20 @@ def _conversation(agent: Agent) -> None:
         agent.turn("ana", said)
 
 
-def _raw(db: Path, *statements: str) -> None:
-    """Run SQL the way a hand-written script would: foreign keys off (SQLite's default),
-    with memwarden's full-text function, so that the index triggers still work."""
-    conn = sqlite_module().connect(str(db))
-    textindex.register(conn)
-    for statement in statements:
-        conn.execute(statement)
-    conn.commit()
-    conn.close()
-
-
-def test_check_clean_database_has_no_violations(agent: Agent) -> None:
+def test_check_clean_database_has_no_violations(agent: Agent, db: TestDatabase) -> None:
     _conversation(agent)
     report = run_check(agent.store)
     assert report.ok and report.exit_code == 0
-    assert {
-        "orphan_risk_log.episode_id",
-        "beliefs_without_source",
-        "integrity_check",
-        "fts_integrity",
-    } <= set(report.checks_run)
+    assert report.dialect == db.dialect
+    common = {"migrations", "orphan_risk_log.episode_id", "beliefs_without_source"}
+    sqlite = {"integrity_check", "foreign_key_check", "fts_rows", "fts_integrity"}
+    assert common <= set(report.checks_run)
+    assert set(report.checks_run) & sqlite == (sqlite if db.is_sqlite else set())
 
 
-def test_check_finds_and_fixes_hand_inserted_orphans(agent: Agent, db_path: Path) -> None:
+def test_check_finds_and_fixes_hand_inserted_orphans(agent: Agent, db: TestDatabase) -> None:
     _conversation(agent)
-    _raw(
-        db_path,
+    db.execute(
         "INSERT INTO risk_log (user_id, episode_id, ts, draft_total_score, final_score, action, "
         "scores, details) VALUES ('ana', 4242, '2026-01-21 18:00:00.000000', 0, 0, 'NONE', '{}', '{}')",
         "INSERT INTO task_events (user_id, task_id, ts, event) VALUES ('ana', 777, "
@@ -66,7 +57,8 @@ def test_check_finds_and_fixes_hand_inserted_orphans(agent: Agent, db_path: Path
     assert found["orphan_tasks.source_episode_id"].rows == [
         {"id": 1, "user_id": "ana", "source_episode_id": 999}
     ]
-    assert found["foreign_key_check"].count == 3  # the same three rows, seen by SQLite
+    if db.is_sqlite:
+        assert found["foreign_key_check"].count == 3  # the same three rows, seen by SQLite
     assert report.exit_code == 1
 
     fixed = run_check(agent.store, fix=True)
@@ -83,15 +75,20 @@ def test_check_finds_and_fixes_hand_inserted_orphans(agent: Agent, db_path: Path
         )
 
 
-def test_check_reports_beliefs_without_source_and_leaves_them(agent: Agent, db_path: Path) -> None:
+def test_check_reports_beliefs_without_source_and_leaves_them(
+    agent: Agent, db: TestDatabase
+) -> None:
     _conversation(agent)
-    _raw(db_path, "DELETE FROM belief_sources")
+    db.execute("DELETE FROM belief_sources")
     report = run_check(agent.store, fix=True)
     assert [v.check for v in report.violations] == ["beliefs_without_source"]
     assert report.violations[0].rows[0]["key"] == "location" and not report.violations[0].fixable
     assert report.fixed == [] and report.remaining is not None and report.exit_code == 1
 
 
+@pytest.mark.sqlite_only(
+    "PostgreSQL's tsvector is a generated column: it cannot drift from its row"
+)
 def test_check_rebuilds_an_out_of_sync_fulltext_index(agent: Agent) -> None:
     _conversation(agent)
     with agent.store.write() as conn:  # drop episode 1 from the index, as a lost write would
@@ -112,9 +109,16 @@ def test_check_rebuilds_an_out_of_sync_fulltext_index(agent: Agent) -> None:
         assert [h[0] for h in agent.store.search.search_episodes(conn, "ana", ["hello"], 5)] == [1]
 
 
-def test_check_reports_migrations_behind_head(tmp_path: Path) -> None:
-    settings = Settings(db=str(tmp_path / "old.db"))
-    store = Store.open(settings, migrate=False)
+@pytest.fixture
+def blank(engine: str, db_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of a database without tables (SQLite: no file yet)."""
+    if engine == "sqlite":
+        return str(db_path)
+    return sqlalchemy_url(request.getfixturevalue("pg_shared").blank())
+
+
+def test_check_reports_migrations_behind_head(blank: str) -> None:
+    store = Store.open(Settings(db=blank), migrate=False)
     try:
         upgrade(store.engine, "0001")
         report = run_check(store)
@@ -127,15 +131,16 @@ def test_check_reports_migrations_behind_head(tmp_path: Path) -> None:
         store.close()
 
 
-def test_check_command_json_and_exit_codes(agent: Agent, db_path: Path) -> None:
+def test_check_command_json_and_exit_codes(agent: Agent, db: TestDatabase) -> None:
     _conversation(agent)
     runner = CliRunner()
-    clean = runner.invoke(app, ["--db", str(db_path), "check", "--json"])
+    clean = runner.invoke(app, ["--db", db.url, "check", "--json"])
     assert clean.exit_code == 0 and json.loads(clean.stdout)["ok"] is True
-    _raw(db_path, "DELETE FROM episodes WHERE id = 2")  # its risk_log row and sources stay
-    broken = runner.invoke(app, ["--db", str(db_path), "check"])
+    assert json.loads(clean.stdout)["dialect"] == db.dialect
+    db.execute("DELETE FROM episodes WHERE id = 2")  # its risk_log row and sources stay
+    broken = runner.invoke(app, ["--db", db.url, "check"])
     assert broken.exit_code == 1 and "orphan_risk_log" in broken.stdout
-    fixed = runner.invoke(app, ["--db", str(db_path), "check", "--fix", "--json"])
+    fixed = runner.invoke(app, ["--db", db.url, "check", "--fix", "--json"])
     doc = json.loads(fixed.stdout)
     assert fixed.exit_code == 0 and doc["remaining"] == []
     # Every table referencing episode 2 is repaired, including ones added by later
@@ -147,14 +152,17 @@ def test_check_command_json_and_exit_codes(agent: Agent, db_path: Path) -> None:
     }
 
 
-def test_validate_reports_a_dropped_column_and_trigger(agent: Agent, db_path: Path) -> None:
+@pytest.mark.own_database
+def test_validate_reports_a_dropped_column_and_search_index(agent: Agent, db: TestDatabase) -> None:
     assert validate(agent.store).ok
-    _raw(db_path, "ALTER TABLE governance_log DROP COLUMN error", "DROP TRIGGER episodes_ad")
+    if db.is_sqlite:  # the full-text index is kept by triggers
+        search, failure = "DROP TRIGGER episodes_ad", ("full-text triggers", "missing episodes_ad")
+    else:  # the full-text vector is a generated column with a GIN index
+        search = "DROP INDEX ix_episodes_search_vector"
+        failure = ("table episodes: indexes", "missing ix_episodes_search_vector")
+    db.execute("ALTER TABLE governance_log DROP COLUMN error", search)
     report = validate(agent.store)
     failed = {i.name: i.detail for i in report.items if not i.ok}
-    assert failed == {
-        "table governance_log: columns": "missing columns error",
-        "full-text triggers": "missing episodes_ad",
-    }
-    result = CliRunner().invoke(app, ["--db", str(db_path), "validate"])
+    assert failed == dict([("table governance_log: columns", "missing columns error"), failure])
+    result = CliRunner().invoke(app, ["--db", db.url, "validate"])
     assert result.exit_code == 1 and "schema NOT valid" in result.stdout

@@ -1,7 +1,8 @@
 """`memwarden health`: every alert level and the rollback decision, from injected data.
 
-Rows are written straight into a real SQLite file (episodes with their risk_log rows,
-tasks, governance_log), and log lines into a real log file, all inside the window.
+Rows are written straight into a real database, SQLite and PostgreSQL (episodes with
+their risk_log rows, tasks, governance_log), and log lines into a real log file, all
+inside the window.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from memwarden.ops.thresholds import Level, load_thresholds, parse_duration
 from memwarden.store import Store
 from memwarden.store.schema import episodes, governance_log, risk_log, tasks
 
+from .engines import TestDatabase
+from .postgres import SharedDatabase, sqlalchemy_url
+from .test_governance_helpers import last_line
 from .test_ops_logs import _keep_logger_state  # noqa: F401  (autouse)
+from .test_runbook_sql import runbook_queries
+
+pytestmark = pytest.mark.engines
 
 WINDOW = timedelta(hours=6)
 
@@ -178,12 +185,12 @@ def test_health_critical_level_on_trace_p95_above_3s(healthy: Store, log_file: P
 
 
 def test_health_rollback_recommended_with_every_reason(
-    healthy: Store, log_file: Path, db_path: Path
+    healthy: Store, log_file: Path, db: TestDatabase
 ) -> None:
     add_turns(healthy, 200, score=1.0, action="REWRITE")  # benign mean 200/320 = 0.625
     add_calls(healthy, "/trace", 40, latency_ms=5000)  # median /trace 5 s
     add_calls(healthy, "/task_events", 20, failures=20)  # 20 of 80 calls fail: 75 %
-    _orphans(db_path, 11)
+    _orphans(db, 11)
     write_log(log_file, [("ERROR", f"boom {i}") for i in range(700)])  # > 100 an hour
     report = health(healthy, log_file)
     assert report.level == Level.CRITICAL and report.exit_code == 2
@@ -199,19 +206,16 @@ def test_health_rollback_recommended_with_every_reason(
     assert report.metric("orphaned_entries").level == Level.CRITICAL
 
 
-def _orphans(db_path: Path, n: int) -> None:
-    from memwarden.store.engine import sqlite_module
-
-    # Foreign keys off, as in a hand-run sqlite3 shell: the only way orphans appear.
-    raw = sqlite_module().connect(str(db_path))
+def _orphans(db: TestDatabase, n: int) -> None:
+    # Foreign keys off, as in a hand-run shell: the only way orphans appear.
     now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
-    raw.executemany(
-        "INSERT INTO risk_log (user_id, episode_id, ts, draft_total_score, final_score, action, "
-        "scores, details) VALUES ('ana', ?, ?, 0, 0, 'NONE', '{}', '{}')",
-        [(900_000 + i, now) for i in range(n)],
-    )
-    raw.commit()
-    raw.close()
+    for i in range(n):
+        db.run(
+            "INSERT INTO risk_log (user_id, episode_id, ts, draft_total_score, final_score, "
+            "action, scores, details) VALUES ('ana', ?, ?, 0, 0, 'NONE', '{}', '{}')",
+            900_000 + i,
+            now,
+        )
 
 
 def test_health_single_rollback_reason_on_mean_above_0_5(healthy: Store, log_file: Path) -> None:
@@ -303,28 +307,28 @@ def test_parse_duration_rejects_garbage(raw: str) -> None:
 # -- the command ------------------------------------------------------------------------
 
 
-def _cli(*args: str, db: Path, log_file: Path | None = None) -> object:
-    root = ["--db", str(db)] + (["--log-file", str(log_file)] if log_file else [])
+def _cli(*args: str, db: str, log_file: Path | None = None) -> object:
+    root = ["--db", db] + (["--log-file", str(log_file)] if log_file else [])
     return CliRunner().invoke(app, [*root, *args])
 
 
 def test_health_command_exit_codes_follow_the_worst_level(
-    healthy: Store, db_path: Path, log_file: Path
+    healthy: Store, db: TestDatabase, log_file: Path
 ) -> None:
-    result = _cli("health", "--json", db=db_path, log_file=log_file)
+    result = _cli("health", "--json", db=db.url, log_file=log_file)
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     add_turns(healthy, 30, score=1.0)
-    result = _cli("health", "--json", db=db_path, log_file=log_file)
+    result = _cli("health", "--json", db=db.url, log_file=log_file)
     doc = json.loads(result.stdout)  # type: ignore[attr-defined]
     assert result.exit_code == 1 and doc["status"] == "WARNING"  # type: ignore[attr-defined]
     add_turns(healthy, 300, score=1.0)
-    result = _cli("health", db=db_path, log_file=log_file)
+    result = _cli("health", db=db.url, log_file=log_file)
     assert result.exit_code == 2  # type: ignore[attr-defined]
     assert "ROLLBACK RECOMMENDED: Risk gate mean score > 0.5 on benign data" in result.stdout  # type: ignore[attr-defined]
 
 
-def test_health_prometheus_output_parses(healthy: Store, db_path: Path, log_file: Path) -> None:
-    result = _cli("health", "--prometheus", db=db_path, log_file=log_file)
+def test_health_prometheus_output_parses(healthy: Store, db: TestDatabase, log_file: Path) -> None:
+    result = _cli("health", "--prometheus", db=db.url, log_file=log_file)
     families = {f.name: f for f in text_string_to_metric_families(result.stdout)}  # type: ignore[attr-defined]
     assert families["memwarden_episodes_per_hour"].samples[0].value == pytest.approx(20.0)
     assert families["memwarden_rollback_recommended"].samples[0].value == 0
@@ -334,14 +338,26 @@ def test_health_prometheus_output_parses(healthy: Store, db_path: Path, log_file
 
 def test_health_command_on_missing_database_creates_nothing(tmp_path: Path) -> None:
     missing = tmp_path / "nope.db"
-    result = _cli("health", db=missing)
+    result = _cli("health", db=str(missing))
     assert result.exit_code == 1 and not missing.exists()  # type: ignore[attr-defined]
+    assert last_line(result.stderr) == f"error: no database at {missing}"  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+def test_health_command_on_missing_postgres_database_is_one_line_error(
+    pg_shared: SharedDatabase,
+) -> None:
+    missing = sqlalchemy_url("memwarden_no_such_database")
+    result = _cli("health", db=missing)
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert last_line(result.stderr).startswith("error: ")  # type: ignore[attr-defined]
+    assert 'database "memwarden_no_such_database" does not exist' in result.stderr  # type: ignore[attr-defined]
 
 
 def test_health_review_marks_criteria_met_and_not_met(
-    healthy: Store, db_path: Path, log_file: Path
+    healthy: Store, db: TestDatabase, log_file: Path
 ) -> None:
-    result = _cli("health", "--review", "72h", "--json", db=db_path, log_file=log_file)
+    result = _cli("health", "--review", "72h", "--json", db=db.url, log_file=log_file)
     doc = json.loads(result.stdout)  # type: ignore[attr-defined]
     met = {c["id"]: c["met"] for c in doc["criteria"]}
     assert met["risk_gate_stable"] is True and met["no_exceptions"] is True
@@ -351,7 +367,7 @@ def test_health_review_marks_criteria_met_and_not_met(
     add_turns(healthy, 10, user="bob")  # a user who never used governance: 1 of 2 = 50 %
     write_log(log_file, [("ERROR", "boom")])
     doc = json.loads(
-        _cli("health", "--review", "30d", "--json", db=db_path, log_file=log_file).stdout
+        _cli("health", "--review", "30d", "--json", db=db.url, log_file=log_file).stdout
     )  # type: ignore[attr-defined]
     met = {c["id"]: c["met"] for c in doc["criteria"]}
     assert met["no_exceptions"] is False  # 1 per 130 episodes > 1 per 10,000
@@ -359,15 +375,14 @@ def test_health_review_marks_criteria_met_and_not_met(
     assert len(doc["days"]) == 30 and {g["table"] for g in doc["growth"]} >= {"episodes", "tasks"}
 
 
-def test_seed_check_1_sql_agrees_with_health(healthy: Store, log_file: Path) -> None:
+def test_seed_check_1_sql_agrees_with_health(
+    healthy: Store, log_file: Path, db: TestDatabase
+) -> None:
+    """The runbook's Check 1 in the engine's dialect (the seed's own on SQLite)."""
     add_turns(healthy, 30, score=1.0)
+    check_1 = runbook_queries()["Check 1: risk gate stability"][db.dialect]
     with healthy.read() as conn:
-        avg, high = conn.execute(
-            text(
-                "SELECT AVG(draft_total_score), COUNT(CASE WHEN draft_total_score > 1 THEN 1 END) "
-                "FROM risk_log WHERE ts > datetime('now', '-6 hours')"
-            )
-        ).one()
+        _, avg, _, high = conn.execute(text(check_1.rstrip().rstrip(";"))).one()
     assert health(healthy, log_file).metric("risk_gate_benign_mean_score").value == pytest.approx(
         avg
     )
@@ -375,16 +390,13 @@ def test_seed_check_1_sql_agrees_with_health(healthy: Store, log_file: Path) -> 
 
 
 def test_health_leaves_derived_vectors_to_check(
-    healthy: Store, log_file: Path, db_path: Path, tmp_path: Path
+    healthy: Store, log_file: Path, db: TestDatabase, tmp_path: Path
 ) -> None:
-    from memwarden.store.engine import sqlite_module
-
-    raw = sqlite_module().connect(str(db_path))  # a vector whose episode is gone
-    raw.execute(
-        "INSERT INTO memory_vectors (user_id, episode_id, model, vector) VALUES ('ana', 999999, 'm', x'00')"
+    db.run(  # a vector whose episode is gone
+        "INSERT INTO memory_vectors (user_id, episode_id, model, vector) "
+        "VALUES ('ana', 999999, 'm', ?)",
+        b"\x00",
     )
-    raw.commit()
-    raw.close()
     assert health(healthy, log_file).metric("orphaned_entries").value == 0  # skip_tables
     everything = tmp_path / "all.toml"
     everything.write_text("[metrics.orphaned_entries]\nskip_tables = []\n")

@@ -11,16 +11,19 @@ from typer.testing import CliRunner
 
 from memwarden.agent import Agent
 from memwarden.cli import app
+from memwarden.errors import InputError
 from memwarden.gate import Action, Assessment, GateDecision, GateInput, PassThroughGate, Regenerate
 from memwarden.logs import logger
 from memwarden.ops.selftest import run_selftest
 from memwarden.ops.smoke import SMOKE_USER, run_smoke
 from memwarden.ops.soak import SoakOptions, run_soak
 from memwarden.settings import Settings
-from memwarden.store.engine import sqlite_module
 from memwarden.store.schema import governance_log
 
+from .engines import TestDatabase
 from .test_ops_logs import _keep_logger_state  # noqa: F401  (autouse)
+
+pytestmark = pytest.mark.engines
 
 RiskGate = pytest.importorskip("memwarden.gate.risk_gate").RiskGate
 
@@ -40,12 +43,22 @@ class DriftingGate:
         return GateDecision(Action.NONE, a.total, a.total, gate_input.draft, a)
 
 
-def test_selftest_passes_with_the_risk_gate(tmp_path: Path) -> None:
+def _scratch(db: TestDatabase) -> str | None:
+    """Where selftest and soak run: their own temporary SQLite file, or the test's
+    (empty) PostgreSQL database."""
+    return None if db.is_sqlite else db.url
+
+
+def test_selftest_passes_with_the_risk_gate(tmp_path: Path, db: TestDatabase) -> None:
     report = run_selftest(
-        Settings(), workdir=tmp_path, agent_factory=lambda s: Agent.open(s, gate=RiskGate())
+        Settings(),
+        workdir=tmp_path,
+        database=_scratch(db),
+        agent_factory=lambda s: Agent.open(s, gate=RiskGate()),
     )
     assert [s.name for s in report.failures] == []
     assert report.verdict == "✓ ALL TESTS PASSED" and len(report.steps) == 17
+    assert report.database.startswith("/" if db.is_sqlite else "postgresql")
 
 
 def test_selftest_reports_a_missing_gate_as_a_failure(tmp_path: Path) -> None:
@@ -57,8 +70,9 @@ def test_selftest_reports_a_missing_gate_as_a_failure(tmp_path: Path) -> None:
     assert "PassThroughGate" in report.failures[0].detail
 
 
-def test_selftest_command_prints_every_step_and_the_verdict() -> None:
-    result = CliRunner().invoke(app, ["selftest"])
+def test_selftest_command_prints_every_step_and_the_verdict(db: TestDatabase) -> None:
+    scratch = [] if db.is_sqlite else ["--scratch-db", db.url]
+    result = CliRunner().invoke(app, ["selftest", *scratch])
     assert "governance: /delete_episode (hard delete)" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "✓ ALL TESTS PASSED", result.output
     assert result.exit_code == 0
@@ -92,19 +106,34 @@ def test_smoke_command_refuses_a_missing_database(tmp_path: Path) -> None:
     assert result.exit_code == 1 and not missing.exists()
 
 
-def test_soak_small_end_to_end_passes() -> None:
-    result = CliRunner().invoke(app, ["soak", "--sessions", "3", "--turns", "12", "--seed", "5"])
+def test_selftest_and_soak_refuse_a_database_with_data(agent: Agent, db: TestDatabase) -> None:
+    agent.turn("ana", "I live in Porto.")
+    with pytest.raises(InputError, match=r"is not empty \(episodes has rows\)"):
+        run_selftest(Settings(), database=db.url)
+    with pytest.raises(InputError, match="is not empty"):
+        run_soak(Settings(), SoakOptions(sessions=1, turns=2), database=db.url)
+    result = CliRunner().invoke(app, ["selftest", "--scratch-db", db.url])
+    assert result.exit_code == 2 and "is not empty" in result.stderr
+    assert db.count("episodes") == 1 and db.count("governance_log") == 0
+
+
+def test_soak_small_end_to_end_passes(db: TestDatabase) -> None:
+    scratch = [] if db.is_sqlite else ["--scratch-db", db.url]
+    result = CliRunner().invoke(
+        app, ["soak", "--sessions", "3", "--turns", "12", "--seed", "5", *scratch]
+    )
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Staging Soak Test Results" in out and "✓ Sessions: 3/3 completed" in out
     assert "✓ Total turns: 36" in out and "✓ Risk score drift:" in out
 
 
-def test_soak_json_counts_add_up(tmp_path: Path) -> None:
+def test_soak_json_counts_add_up(tmp_path: Path, db: TestDatabase) -> None:
     report = run_soak(
         Settings(),
         SoakOptions(sessions=4, turns=20, users=2, seed=11),
         workdir=tmp_path,
+        database=_scratch(db),
         agent_factory=lambda s: Agent.open(s, gate=RiskGate()),
     )
     doc = report.to_dict()
@@ -138,7 +167,7 @@ class FaultyGate:
     it raises, writes an orphan through a connection with foreign keys off, or logs a
     JSON parse warning."""
 
-    def __init__(self, fault: str, db: str, at: int = 7) -> None:
+    def __init__(self, fault: str, db: TestDatabase, at: int = 7) -> None:
         self.fault, self.db, self.at, self.seen = fault, db, at, 0
 
     def assess(self, gate_input: GateInput) -> Assessment:
@@ -149,15 +178,12 @@ class FaultyGate:
         if self.seen == self.at:
             if self.fault == "exception":
                 raise RuntimeError("gate crashed")
-            if self.fault == "orphan":
-                raw = sqlite_module().connect(self.db)
-                raw.execute(
+            if self.fault == "orphan":  # through a connection with foreign keys off
+                self.db.execute(
                     "INSERT INTO risk_log (user_id, episode_id, ts, draft_total_score, "
                     "final_score, action, scores, details) "
                     "VALUES ('x', 999999, '2026-01-21 18:00:00', 0, 0, 'NONE', '{}', '{}')"
                 )
-                raw.commit()
-                raw.close()
             if self.fault == "json":
                 logger.warning("trace_decision: JSON parse failed for episode 456")
         a = self.assess(gate_input)
@@ -168,12 +194,17 @@ class FaultyGate:
     ("fault", "failure"),
     [("exception", "1 exceptions"), ("orphan", "1 orphaned rows"), ("json", "1 JSON parse")],
 )
-def test_soak_fails_on_a_single_fault(tmp_path: Path, fault: str, failure: str) -> None:
+def test_soak_fails_on_a_single_fault(
+    tmp_path: Path, db: TestDatabase, fault: str, failure: str
+) -> None:
     report = run_soak(
         Settings(),
         SoakOptions(sessions=2, turns=10, seed=4),
         workdir=tmp_path,
-        agent_factory=lambda s: Agent.open(s, gate=FaultyGate(fault, s.db)),
+        database=_scratch(db),
+        agent_factory=lambda s: Agent.open(
+            s, gate=FaultyGate(fault, TestDatabase(s.db, db.exports_dir))
+        ),
     )
     assert not report.ok
     assert any(f.startswith(failure) for f in report.failures()), report.failures()

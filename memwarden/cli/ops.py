@@ -31,6 +31,14 @@ THRESHOLDS = typer.Option(
     show_default=False,
 )
 
+SCRATCH_DB = typer.Option(
+    None,
+    "--scratch-db",
+    help="An empty database to run on instead of a temporary SQLite file, e.g. a "
+    "PostgreSQL URL; refused unless empty.",
+    show_default=False,
+)
+
 logs_app = typer.Typer(help="Read the structured log.", no_args_is_help=True)
 
 
@@ -213,15 +221,16 @@ def validate(ctx: typer.Context, as_json: bool = JSON) -> None:
     raise typer.Exit(report.exit_code)
 
 
-def selftest(ctx: typer.Context, as_json: bool = JSON) -> None:
+def selftest(ctx: typer.Context, scratch_db: str = SCRATCH_DB, as_json: bool = JSON) -> None:
     """The integration test (quick_integration_test.py) against a temporary database.
 
     Turns, beliefs, tasks, the five governance commands and the gate; ends with
     "✓ ALL TESTS PASSED" or the list of failures (exit 1).
 
-    Example:
+    Examples:
 
         memwarden selftest
+        memwarden selftest --scratch-db postgresql+psycopg://memwarden@db/memwarden_selftest
     """
     from ..ops.selftest import StepResult, run_selftest
 
@@ -233,7 +242,7 @@ def selftest(ctx: typer.Context, as_json: bool = JSON) -> None:
             )
 
     with edge():
-        report = run_selftest(state(ctx).settings(), progress=show)
+        report = run_selftest(state(ctx).settings(), database=scratch_db, progress=show)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -294,17 +303,22 @@ def backup(
 ) -> None:
     """Online, consistent snapshot while the agent serves, with its SHA-256.
 
-    Example:
+    SQLite: a database file (VACUUM INTO).  PostgreSQL: a pg_dump custom-format archive
+    (pg_dump and pg_restore on PATH or in MEMWARDEN_PG_BIN_DIR).
+
+    Examples:
 
         memwarden --db /srv/memwarden/memory.db backup /backups/pre-deploy.db
+        memwarden --db postgresql+psycopg://memwarden@db/memwarden backup /backups/pre-deploy.dump
     """
     from ..ops.backup import backup as take_backup
     from ..ops.database import open_existing
 
     with edge():
-        store = open_existing(state(ctx).settings(), require_head=False)
+        settings = state(ctx).settings()
+        store = open_existing(settings, require_head=False)
         try:
-            result = take_backup(store, path, overwrite=overwrite)
+            result = take_backup(store, path, overwrite=overwrite, pg_bin_dir=settings.pg_bin_dir)
         finally:
             store.close()
     if as_json:
@@ -322,14 +336,18 @@ def restore(
     ctx: typer.Context,
     path: Path = typer.Argument(..., help="Snapshot written by `memwarden backup`."),
     force: bool = typer.Option(
-        False, "--force", help="Restore even while a server holds the database."
+        False,
+        "--force",
+        help="Restore even while a server holds the database (PostgreSQL: end its sessions).",
     ),
     as_json: bool = JSON,
 ) -> None:
     """Replace the database with a verified snapshot, atomically (old or new, never broken).
 
     Checks the snapshot's checksum and integrity first; refuses while a server holds the
-    database unless --force; keeps the replaced database as DB.pre-restore-STAMP.
+    database unless --force; keeps the replaced database as DB.pre-restore-STAMP
+    (PostgreSQL: restores into a new database, renamed into place; the old one is kept
+    as DB_pre_restore_STAMP).
 
     Example:
 
@@ -368,6 +386,7 @@ def soak(
         None, "--duration", min=1, help="Keep starting sessions for S seconds.", show_default=False
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the scripted conversations."),
+    scratch_db: str = SCRATCH_DB,
     as_json: bool = JSON,
 ) -> None:
     """Replay realistic scripted sessions against a fresh database; fail on any problem.
@@ -393,7 +412,7 @@ def soak(
         def tick(done: int, total: int | None, elapsed: float) -> None:
             bar.update(task, completed=done if total else min(elapsed, duration or elapsed))
 
-        report = run_soak(state(ctx).settings(), options, progress=tick)
+        report = run_soak(state(ctx).settings(), options, database=scratch_db, progress=tick)
     if as_json:
         print_json(report.to_dict())
     else:

@@ -66,6 +66,9 @@ _REVERT_BELIEF = text(
     "UPDATE semantic_beliefs SET value = :v, statement = :s, confidence = :c, "
     "version = :ver, updated_at = :ts WHERE id = :b"
 )
+# A reverted belief's sentence vector is of the value the delete removed (SQLite's
+# trigger from migration 0002 does this too; PostgreSQL has no such trigger).
+_DELETE_BELIEF_VECTOR = text("DELETE FROM memory_vectors WHERE belief_id = :b")
 _OWNED_BELIEF = text("SELECT key FROM semantic_beliefs WHERE id = :b AND user_id = :u")
 _SOURCES = text("SELECT episode_id FROM belief_sources WHERE belief_id = :b ORDER BY episode_id")
 _DELETE_HISTORY = text("DELETE FROM belief_history WHERE belief_id = :b")
@@ -216,6 +219,7 @@ def _rechain(
             "b": belief_id,
         },
     )
+    conn.execute(_DELETE_BELIEF_VECTOR, {"b": belief_id})
     return True
 
 

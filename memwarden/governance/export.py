@@ -9,8 +9,9 @@ consistent snapshot and memory stays bounded however many episodes the user has:
      "governance_log": [...], "counts": {...}}
 
 Stored JSON columns (``episodes.trace``, ``risk_log.scores`` ...) are embedded as JSON
-when they are valid (checked by SQLite's C ``json_valid``, not re-parsed in Python) and
-as a string when they are not, so a malformed row never breaks the document.
+when they are valid (checked by SQLite's C ``json_valid``; on PostgreSQL, which has no
+such test before version 16, by a strict parse in Python) and as a string when they are
+not, so a malformed row never breaks the document.
 """
 
 from __future__ import annotations
@@ -260,11 +261,16 @@ def _embed(raw: Any, valid: Any) -> str:
     raw = str(raw)
     if valid is None:
         try:
-            json.loads(raw)
+            json.loads(raw, parse_constant=_not_json)
             valid = True
         except ValueError:
             valid = False
     return raw if valid else _s(raw)
+
+
+def _not_json(constant: str) -> Any:
+    """``NaN`` and ``Infinity`` parse in Python but are not JSON (RFC 8259)."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _ts(value: Any) -> str:

@@ -2,6 +2,8 @@
 
 Each concept has its own module; the CLI (``memwarden/cli/ops.py``) only parses flags
 and prints what these return.  Everything here speaks to the database through
-:class:`memwarden.store.Store` and Core SQL; SQLite-only pieces (PRAGMAs, FTS5, the
-backup API) sit behind a dialect check so that PostgreSQL can get its own branch.
+:class:`memwarden.store.Store` and dialect-neutral Core SQL; what only one engine has
+sits behind a dialect check: SQLite's PRAGMAs and FTS5 checks (:mod:`.integrity`,
+:mod:`.validate`) and file snapshots (:mod:`.backup`), PostgreSQL's ``pg_dump`` and
+``pg_restore`` (:mod:`.pgdump`).
 """

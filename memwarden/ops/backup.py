@@ -24,8 +24,8 @@ the new one, never a mix:
 (half-way through the copy; just before the rename; just after it) until killed: the
 tests use it to kill -9 a restore at its critical points.
 
-PostgreSQL (``pg_dump``/``pg_restore``) is a branch still to be written: see
-:func:`backup` and :func:`restore`.
+PostgreSQL goes through ``pg_dump``/``pg_restore`` instead (:mod:`.pgdump`); the
+checksum file and the results are the same (:mod:`.snapshots`).
 """
 
 from __future__ import annotations
@@ -33,22 +33,33 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-from alembic.script import ScriptDirectory
 
 from ..clock import utcnow
-from ..errors import ConfigError, InputError, StoreError, StoreUnavailable
+from ..errors import StoreError, StoreUnavailable
 from ..settings import Settings
 from ..store import Store
 from ..store.engine import sqlite_module
-from ..store.migrate import alembic_config, head_revision
 from .database import sqlite_file
 from .lock import exclusive, holders, open_by
+from .pgdump import pg_backup, pg_restore
+from .snapshots import (
+    CHUNK,
+    BackupResult,
+    RestoreResult,
+    SnapshotInfo,
+    check_destination,
+    checksum_file,
+    expected_checksum,
+    fsync_dir,
+    fsync_file,
+    pause,
+    require_known_revision,
+    revision_note,
+    sha256_of,
+    write_checksum,
+)
 
 __all__ = [
     "BackupResult",
@@ -60,95 +71,21 @@ __all__ = [
     "verify_snapshot",
 ]
 
-CHUNK = 1 << 20
-PAUSE_ENV = "MEMWARDEN_RESTORE_PAUSE"
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """A verified snapshot."""
-
-    path: str
-    sha256: str
-    bytes: int
-    revision: str | None
-    episodes: int
-
-
-@dataclass(frozen=True)
-class BackupResult:
-    snapshot: SnapshotInfo
-    checksum_file: str
-    seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **asdict(self.snapshot),
-            "checksum_file": self.checksum_file,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@dataclass
-class RestoreResult:
-    database: str
-    snapshot: SnapshotInfo
-    previous: str | None
-    forced: bool
-    holders: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "database": self.database,
-            "snapshot": asdict(self.snapshot),
-            "previous": self.previous,
-            "forced": self.forced,
-            "holders": self.holders,
-            "notes": self.notes,
-        }
-
-
-def checksum_file(snapshot: Path) -> Path:
-    """``snap.db`` -> ``snap.db.sha256``."""
-    return snapshot.with_name(snapshot.name + ".sha256")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb+") as f:
-        os.fsync(f.fileno())
-
 
 # -- backup ----------------------------------------------------------------------------
 
 
-def backup(store: Store, dest: Path, *, overwrite: bool = False) -> BackupResult:
-    """Write a consistent snapshot of ``store`` to ``dest``, with ``dest.sha256``."""
-    dest = dest.expanduser().resolve()
-    if dest.exists() and not overwrite:
-        raise InputError(f"{dest} exists: choose a new name (or pass --overwrite)")
-    if not dest.parent.is_dir():
-        raise InputError(f"no folder {dest.parent}")
-    if store.dialect != "sqlite":
-        # PostgreSQL: pg_dump --format=custom into the temporary file, then the same
-        # checksum and rename steps.
-        raise ConfigError(f"backup of {store.dialect} databases is not implemented yet")
+def backup(
+    store: Store, dest: Path, *, overwrite: bool = False, pg_bin_dir: Path | None = None
+) -> BackupResult:
+    """Write a consistent snapshot of ``store`` to ``dest``, with ``dest.sha256``.
+
+    On PostgreSQL the snapshot is a ``pg_dump`` archive (``pg_bin_dir``: where the
+    PostgreSQL client programs are, default PATH).
+    """
+    dest = check_destination(dest, overwrite)
+    if store.dialect == "postgresql":
+        return pg_backup(store, dest, pg_bin_dir)
     return _sqlite_backup(store, dest)
 
 
@@ -165,18 +102,13 @@ def _sqlite_backup(store: Store, dest: Path) -> BackupResult:
             raise StoreError(f"backup failed: {e}") from e
         finally:
             raw.close()
-        _fsync_file(tmp)
-        info = _inspect(tmp, _sha256(tmp))
+        fsync_file(tmp)
+        info = _inspect(tmp, sha256_of(tmp))
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     finally:
         tmp.unlink(missing_ok=True)
-    sums = checksum_file(dest)
-    sums_tmp = sums.with_name(f".{sums.name}.tmp-{os.getpid()}")
-    sums_tmp.write_text(f"{info.sha256}  {dest.name}\n", encoding="utf-8")
-    _fsync_file(sums_tmp)
-    os.replace(sums_tmp, sums)
-    _fsync_dir(dest.parent)
+    sums = write_checksum(dest, info.sha256)
     snapshot = SnapshotInfo(str(dest), info.sha256, info.bytes, info.revision, info.episodes)
     return BackupResult(snapshot, str(sums), time.perf_counter() - started)
 
@@ -216,38 +148,19 @@ def _inspect(path: Path, sha256: str) -> SnapshotInfo:
 
 
 def verify_snapshot(snapshot: Path) -> SnapshotInfo:
-    """Check a snapshot before anything is touched: checksum, integrity, revision."""
-    snapshot = snapshot.expanduser().resolve()
-    if not snapshot.is_file():
-        raise InputError(f"no snapshot at {snapshot}")
-    sums = checksum_file(snapshot)
-    try:
-        expected = sums.read_text(encoding="utf-8").split()[0].lower()
-    except (OSError, IndexError) as e:
-        raise InputError(f"no checksum for {snapshot}: expected {sums}") from e
-    actual = _sha256(snapshot)
-    if actual != expected:
-        raise StoreError(
-            f"{snapshot} does not match its checksum ({actual[:12]}… != {expected[:12]}…)"
-        )
+    """Check a SQLite snapshot before anything is touched: checksum, integrity, revision."""
+    snapshot, actual = expected_checksum(snapshot)
     info = _inspect(snapshot, actual)
-    if info.revision is not None:
-        script = ScriptDirectory.from_config(alembic_config())
-        known = {s.revision for s in script.walk_revisions()}
-        if info.revision not in known:  # exact ids only: no "heads" or prefix matching
-            raise StoreError(
-                f"{snapshot} is at migration {info.revision}, which this code does not know"
-            )
+    require_known_revision(snapshot, info.revision)
     return info
 
 
 def restore(settings: Settings, snapshot: Path, *, force: bool = False) -> RestoreResult:
     """Replace the configured database with ``snapshot``, atomically."""
-    info = verify_snapshot(snapshot)
     db = sqlite_file(settings)
     if db is None:
-        # PostgreSQL: pg_restore into a new database, then rename databases.
-        raise ConfigError("restore is implemented for SQLite databases only, for now")
+        return pg_restore(settings, snapshot, force=force)
+    info = verify_snapshot(snapshot)
     db = db.resolve()
     with exclusive(db) as taken:
         busy = ([] if taken else holders(db) or ["a process holding the server lock"]) + open_by(db)
@@ -257,19 +170,10 @@ def restore(settings: Settings, snapshot: Path, *, force: bool = False) -> Resto
             )
         result = RestoreResult(str(db), info, None, force, busy)
         _sqlite_swap(db, Path(info.path), info.sha256, result)
-    if info.revision != head_revision():
-        result.notes.append(
-            f"snapshot is at migration {info.revision}, code head is {head_revision()}: "
-            "run `memwarden db upgrade` (the agent also upgrades when it opens it)"
-        )
+    note = revision_note(info.revision)
+    if note:
+        result.notes.append(note)
     return result
-
-
-def _pause(stage: str) -> None:
-    if os.environ.get(PAUSE_ENV) == stage:
-        sys.stderr.write(f"restore paused at {stage}\n")
-        sys.stderr.flush()
-        time.sleep(float(os.environ.get(PAUSE_ENV + "_SECONDS", "60")))
 
 
 def _copy(src: Path, dst: Path) -> str:
@@ -285,7 +189,7 @@ def _copy(src: Path, dst: Path) -> str:
             if not paused and written * 2 >= total:
                 fout.flush()
                 paused = True
-                _pause("copy")
+                pause("copy")
         fout.flush()
         os.fsync(fout.fileno())
     return digest.hexdigest()
@@ -351,9 +255,9 @@ def _sqlite_swap(db: Path, snapshot: Path, sha256: str, result: RestoreResult) -
             result.previous = str(_keep_previous(db))
         for suffix in ("-wal", "-shm", "-journal"):  # all empty or stale by now
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-        _pause("swap")
+        pause("swap")
         os.replace(tmp, db)
-        _pause("replaced")
-        _fsync_dir(folder)
+        pause("replaced")
+        fsync_dir(folder)
     finally:
         tmp.unlink(missing_ok=True)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import literal, select
 from sqlalchemy.engine import make_url
 
-from ..errors import StoreUnavailable
+from ..errors import InputError, StoreUnavailable
 from ..settings import Settings
 from ..store import Store
+from ..store.schema import metadata
 
-__all__ = ["open_existing", "sqlite_file"]
+__all__ = ["open_existing", "require_empty", "scratch_database", "sqlite_file"]
 
 
 def sqlite_file(settings: Settings) -> Path | None:
@@ -38,3 +40,25 @@ def open_existing(settings: Settings, *, require_head: bool = True) -> Store:
             store.close()
             raise
     return store
+
+
+def scratch_database(folder: Path, name: str, database: str | None) -> str:
+    """Where ``selftest`` and ``soak`` write: ``database`` if given (an empty database,
+    e.g. on PostgreSQL), else a new SQLite file ``folder/name``."""
+    if database:
+        return database
+    path = folder / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return str(path)
+
+
+def require_empty(store: Store) -> None:
+    """Refuse a database holding any memwarden row: a scratch run must not mix with data."""
+    with store.read() as conn:
+        for table in metadata.sorted_tables:
+            if conn.execute(select(literal(1)).select_from(table).limit(1)).first():
+                url = store.engine.url.render_as_string(hide_password=True)
+                raise InputError(
+                    f"{url} is not empty ({table.name} has rows): use an empty database"
+                )

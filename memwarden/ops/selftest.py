@@ -28,6 +28,7 @@ from ..memory.tasks import list_tasks
 from ..settings import Settings
 from ..store.schema import episodes, governance_log, risk_log
 from ..turn import TurnResult, jsonable
+from .database import require_empty, scratch_database
 from .integrity import run_check
 from .logcapture import captured_log
 
@@ -297,23 +298,24 @@ def run_selftest(
     settings: Settings,
     *,
     workdir: Path | None = None,
+    database: str | None = None,
     agent_factory: AgentFactory | None = None,
     progress: Callable[[StepResult], None] | None = None,
 ) -> SelftestReport:
-    """Run every step on a new database in ``workdir`` (a temporary folder by default).
+    """Run every step on a new database in ``workdir`` (a temporary folder by default),
+    or on ``database``, an empty one (e.g. a PostgreSQL scratch database).
 
     ``settings`` supplies everything but the database, the LLM (built-in) and the log
     file (none); ``agent_factory`` lets a caller choose the agent, e.g. another gate.
     """
     with tempfile.TemporaryDirectory(prefix="memwarden-selftest-") as tmp, captured_log() as log:
-        folder = workdir or Path(tmp)
-        db = folder / "selftest.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        local = settings.model_copy(update={"db": str(db), "llm": "builtin", "log_file": None})
-        report = SelftestReport(database=str(db))
+        db = scratch_database(workdir or Path(tmp), "selftest.db", database)
+        local = settings.model_copy(update={"db": db, "llm": "builtin", "log_file": None})
         agent = (agent_factory or Agent.open)(local)
+        url = agent.store.engine.url
+        report = SelftestReport(database=db if url.get_backend_name() == "sqlite" else str(url))
         try:
+            require_empty(agent.store)
             run = _Run(agent)
             for name, step in STEPS:
                 started = time.perf_counter()

@@ -39,6 +39,7 @@ from ..memory.beliefs import list_beliefs
 from ..settings import Settings
 from ..store.schema import episodes
 from ..turn import TurnResult
+from .database import require_empty, scratch_database
 from .integrity import run_check
 from .logcapture import captured_log
 from .orphans import count_orphans
@@ -285,21 +286,21 @@ def run_soak(
     options: SoakOptions,
     *,
     workdir: Path | None = None,
+    database: str | None = None,
     agent_factory: Callable[[Settings], Agent] | None = None,
     progress: Progress | None = None,
 ) -> SoakReport:
-    """Run the soak on a new database in ``workdir`` (a temporary folder by default)."""
+    """Run the soak on a new database in ``workdir`` (a temporary folder by default),
+    or on ``database``, an empty one (e.g. a PostgreSQL scratch database)."""
     report = SoakReport(options, None if options.duration else options.sessions)
     total = None if options.duration else options.sessions * options.turns
     with tempfile.TemporaryDirectory(prefix="memwarden-soak-") as tmp, captured_log() as counter:
-        folder = workdir or Path(tmp)
-        db = folder / "soak.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        local = settings.model_copy(update={"db": str(db), "llm": "builtin", "log_file": None})
+        db = scratch_database(workdir or Path(tmp), "soak.db", database)
+        local = settings.model_copy(update={"db": db, "llm": "builtin", "log_file": None})
         agent = (agent_factory or Agent.open)(local)
         started = time.perf_counter()
         try:
+            require_empty(agent.store)
             soak = _Soak(agent, options, report)
 
             def tick() -> None:

@@ -240,7 +240,9 @@ class Service:
         folder = self.backup_dir()
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         name = name or f"memwarden-{utcnow().strftime('%Y%m%dT%H%M%S%fZ')}.db"
-        return backup(self.store, folder / name, overwrite=overwrite)
+        return backup(
+            self.store, folder / name, overwrite=overwrite, pg_bin_dir=self.settings.pg_bin_dir
+        )
 
     def ready(self) -> str | None:
         """The migration the database is at; raises unless reachable and at head."""
