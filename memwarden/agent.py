@@ -8,13 +8,15 @@ result.reply   # "Got it, I'll remember that you live in Berlin now (I had Porto
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select
 
 from .clock import utcnow
 from .commands import SlashCommands, parse_id
@@ -36,7 +38,7 @@ from .memory.taskbook import register_commands as register_task_commands
 from .memory.tasks import Task
 from .settings import Settings
 from .store import Store
-from .store.schema import risk_log
+from .store.schema import episodes, risk_log
 from .turn import TurnResult
 
 __all__ = ["MAX_INPUT_CHARS", "Agent", "parse_id", "validate_user_id"]
@@ -218,11 +220,14 @@ class Agent:
         vectors: TurnVectors | None = None,
     ) -> tuple[int, list[Any], list[Task]]:
         # Everything a turn writes is one transaction: the episode, its risk_log row,
-        # beliefs and tasks (and, by trigger, their full-text entries).  A concurrent
-        # writer that changed a belief first makes us retry with fresh reads.
+        # beliefs and tasks (and, by trigger, their full-text entries).  It starts by
+        # taking the user's write lock, so the user's turns are stored one at a time in
+        # commit order, each reading what the one before wrote (docs/scaling.md).  A
+        # busy database, a lock wait past the timeout, a serialization failure or a
+        # belief changed by a writer that took no lock make us retry with fresh reads.
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                with self.store.write() as conn:
+                with self.store.write(user_id) as conn:
                     return self._write_turn(
                         conn,
                         user_id,
@@ -238,7 +243,8 @@ class Agent:
             except ConcurrencyConflict:
                 if attempt == WRITE_ATTEMPTS - 1:
                     raise
-                time.sleep(0.01 * 2**attempt)
+                # Exponential backoff with jitter, so retrying writers do not collide again.
+                time.sleep(0.01 * 2**attempt * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
     def _write_turn(
@@ -254,7 +260,9 @@ class Agent:
         timings: dict[str, float],
         vectors: TurnVectors | None = None,
     ) -> tuple[int, list[Any], list[Task]]:
-        now = utcnow()
+        # Under the user's lock: a turn is never stamped before the user's previous one,
+        # even when workers' clocks disagree, so ts order is id order for each user.
+        now = max(utcnow(), _latest_ts(conn, user_id) or datetime.min)
         trace = {
             "recalled": [{k: v for k, v in asdict(m).items() if k != "when"} for m in recalled],
             "drafts": [draft] + [a.draft for a in decision.attempts],
@@ -293,6 +301,18 @@ class Agent:
             else []
         )
         return episode_id, changes, touched
+
+
+def _latest_ts(conn: Connection, user_id: str) -> datetime | None:
+    """When the user's newest episode was stored (one probe of ix_episodes_user_id_id)."""
+    query = (
+        select(episodes.c.ts)
+        .where(episodes.c.user_id == user_id)
+        .order_by(episodes.c.id.desc())
+        .limit(1)
+    )
+    latest: datetime | None = conn.execute(query).scalar()
+    return latest
 
 
 def risk_details(decision: GateDecision) -> dict[str, Any]:

@@ -41,9 +41,31 @@ class Settings(BaseSettings):
         default="",
         description="SQLite file path or SQLAlchemy URL; empty means the default path.",
     )
-    pool_size: int = Field(default=5, ge=1, description="Connection pool size (PostgreSQL).")
-    max_overflow: int = Field(default=10, ge=0)
-    busy_timeout_ms: int = Field(default=5000, ge=0, description="SQLite busy timeout.")
+    # Connection pooling (per process; see docs/scaling.md for sizing many workers).
+    pool_size: int = Field(
+        default=5, ge=1, description="Connections each process keeps open in its pool."
+    )
+    max_overflow: int = Field(
+        default=10, ge=0, description="Extra connections opened beyond pool_size under load."
+    )
+    pool_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for a free pooled connection."
+    )
+    pool_recycle_s: int = Field(
+        default=1800,
+        ge=-1,
+        description="Reopen a PostgreSQL connection older than this many seconds "
+        "(-1: never); keeps connections younger than proxy and firewall idle limits.",
+    )
+    pool_pre_ping: bool = Field(
+        default=True, description="Test a PostgreSQL connection before handing it out."
+    )
+    busy_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="How long a writer waits for a lock before the write is retried: "
+        "SQLite's busy timeout, PostgreSQL's lock_timeout (0: wait forever).",
+    )
 
     llm: Literal["builtin", "openai"] = Field(default="builtin")
     llm_model: str = Field(

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import NotFound
 from ..memory.facts import statement_for
+from ..store import lock_user
 from .redact import redact_later_episodes
 from .results import BeliefRef, CheckpointStatus, TaskRef
 
@@ -91,7 +92,9 @@ class EpisodeDeletion:
 
 def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDeletion:
     """Delete the user's episode and everything derived from it (inside ``conn``'s
-    transaction); :class:`NotFound` for an id the user does not own."""
+    transaction, which this starts by taking the user's write lock); :class:`NotFound`
+    for an id the user does not own."""
+    lock_user(conn, user_id)
     row = conn.execute(
         _EPISODE_TEXT,
         {"e": episode_id, "u": user_id},
@@ -234,7 +237,9 @@ class BeliefDeletion:
 
 
 def delete_belief(conn: Connection, user_id: str, belief_id: int) -> BeliefDeletion:
-    """Delete the user's belief with its history and source links."""
+    """Delete the user's belief with its history and source links (inside ``conn``'s
+    transaction, which this starts by taking the user's write lock)."""
+    lock_user(conn, user_id)
     row = conn.execute(
         _OWNED_BELIEF,
         {"b": belief_id, "u": user_id},

@@ -2,7 +2,10 @@
 
 A new fact with the key of an existing belief supersedes it in place: the belief keeps
 its id, takes the new value, and the old value stays in its history.  Each update bumps
-``version`` with a compare-and-set, so two writers never lose one another's update.
+``version`` with a compare-and-set, so two writers never lose one another's update: the
+agent's writers queue on the user's lock (``Store.write(user_id)``) and each reads what
+the one before wrote; a writer that took no lock and read a stale version gets
+:class:`ConcurrencyConflict` and retries.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from ..errors import ConcurrencyConflict
-from ..store.schema import belief_history, belief_sources, semantic_beliefs
+from ..store.schema import belief_history, belief_sources, memory_vectors, semantic_beliefs
 from .facts import Fact
 
 __all__ = [
@@ -176,6 +179,7 @@ def apply_facts(
             result = conn.execute(
                 update(semantic_beliefs)
                 .where(
+                    semantic_beliefs.c.user_id == user_id,
                     semantic_beliefs.c.id == current.id,
                     semantic_beliefs.c.version == current.version,
                 )
@@ -190,6 +194,15 @@ def apply_facts(
             if result.rowcount != 1:
                 # Another writer changed the belief since we read it: retry the turn.
                 raise ConcurrencyConflict(f"belief {current.id} changed concurrently")
+            if fact.statement != current.statement and conn.dialect.name != "sqlite":
+                # The sentence vector was of the old statement.  SQLite's trigger
+                # (migration 0002) drops it in the UPDATE; elsewhere this does.
+                conn.execute(
+                    delete(memory_vectors).where(
+                        memory_vectors.c.user_id == user_id,
+                        memory_vectors.c.belief_id == current.id,
+                    )
+                )
             change = BeliefChange(
                 belief_id,
                 fact.key,
@@ -220,7 +233,9 @@ def _add_source(
 ) -> None:
     known = conn.execute(
         select(belief_sources.c.belief_id).where(
-            belief_sources.c.belief_id == belief_id, belief_sources.c.episode_id == episode_id
+            belief_sources.c.user_id == user_id,
+            belief_sources.c.belief_id == belief_id,
+            belief_sources.c.episode_id == episode_id,
         )
     ).first()
     if known is None:

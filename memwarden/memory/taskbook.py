@@ -22,7 +22,7 @@ class TaskBook:
 
     def add(self, user_id: str, title: str) -> Task:
         """Create an open task the user asked for directly (no source episode)."""
-        with self.store.write() as conn:
+        with self.store.write(user_id) as conn:
             return task_store.create_task(conn, user_id, title, utcnow())
 
     def find(self, user_id: str, status: str = "open") -> list[Task]:
@@ -46,7 +46,7 @@ class TaskBook:
             return task_store.list_events(conn, user_id, task_id)
 
     def _set(self, user_id: str, task_id: int, status: TaskStatus) -> Task:
-        with self.store.write() as conn:
+        with self.store.write(user_id) as conn:
             return task_store.set_status(conn, user_id, task_id, status, utcnow())
 
 

@@ -1,9 +1,14 @@
 """The store: a small typed contract over SQLite (default) and PostgreSQL.
 
 Domain code receives a :class:`sqlalchemy.Connection` inside :meth:`Store.read` or
-:meth:`Store.write` and uses dialect-neutral Core expressions; the one dialect seam is
-full-text search (:attr:`Store.search`).  Driver errors are translated here into
-:mod:`memwarden.errors`.
+:meth:`Store.write` and uses dialect-neutral Core expressions; the dialect seams are
+full-text search (:attr:`Store.search`) and the per-user write lock (:func:`lock_user`).
+Driver errors are translated here into :mod:`memwarden.errors`.
+
+Many writers: a write transaction on one user's memory takes that user's lock as its
+first statement (``Store.write(user_id)``), so a user's turns are applied one after the
+other in commit order and no two transactions ever wait for each other's rows in
+opposite orders (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -21,13 +26,24 @@ from ..errors import (
     StoreUnavailable,
 )
 from ..settings import Settings
-from .engine import WRITE, make_engine
+from .engine import LOCK_SPACE, WRITE, make_engine
 from .migrate import current_revision, head_revision, upgrade
 from .search import PostgresSearch, SearchBackend, SqliteSearch
 
-__all__ = ["SearchBackend", "Store", "translate_errors"]
+__all__ = [
+    "RETRYABLE_SQLSTATES",
+    "SearchBackend",
+    "Store",
+    "lock_user",
+    "translate_errors",
+]
 
+# PostgreSQL SQLSTATEs after which the whole transaction can simply be run again:
+# serialization_failure, deadlock_detected, lock_not_available (lock_timeout expired).
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+# SQLite has no SQLSTATE: its busy and locked errors are known by their message.
 _RETRYABLE = ("database is locked", "database is busy", "deadlock", "could not serialize")
+_LOCK_USER = text(f"SELECT pg_advisory_xact_lock({LOCK_SPACE}, hashtext(:user_id))")
 
 
 @contextmanager
@@ -35,15 +51,40 @@ def translate_errors() -> Iterator[None]:
     """Turn SQLAlchemy/driver errors raised inside the block into memwarden errors."""
     try:
         yield
-    except exc.IntegrityError as e:
-        raise IntegrityError(_first_line(e)) from e
-    except exc.OperationalError as e:
-        message = _first_line(e)
-        if any(marker in message.lower() for marker in _RETRYABLE):
-            raise ConcurrencyConflict(message) from e
-        raise StoreUnavailable(message) from e
     except exc.DBAPIError as e:
-        raise StoreError(_first_line(e)) from e
+        raise _translated(e) from e
+    except exc.TimeoutError as e:  # the pool had no free connection within pool_timeout_s
+        raise StoreUnavailable(
+            "no free database connection: every pooled connection is busy "
+            "(raise pool_size / max_overflow, or add workers)"
+        ) from e
+
+
+def _translated(error: exc.DBAPIError) -> StoreError:
+    message = _first_line(error)
+    # PostgreSQL says what happened by SQLSTATE, whatever the server's language.
+    if getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return ConcurrencyConflict(message)
+    if isinstance(error, exc.IntegrityError):
+        return IntegrityError(message)
+    if isinstance(error, exc.OperationalError):
+        if any(marker in message.lower() for marker in _RETRYABLE):
+            return ConcurrencyConflict(message)
+        return StoreUnavailable(message)
+    return StoreError(message)
+
+
+def lock_user(conn: Connection, user_id: str) -> None:
+    """Take ``user_id``'s write lock until the end of ``conn``'s transaction.
+
+    Call it as the transaction's first statement (``Store.write(user_id)`` does).
+    PostgreSQL: a transaction-scoped advisory lock on a hash of the user id, so writers
+    of one user queue in order while other users' writers run in parallel (two users
+    sharing a hash merely queue too).  SQLite: nothing to do, since ``BEGIN IMMEDIATE``
+    already made this the only writer of the database.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_USER, {"user_id": user_id})
 
 
 def _first_line(error: exc.DBAPIError) -> str:
@@ -78,13 +119,19 @@ class Store:
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A connection in one write transaction: all of the block is committed, or none."""
+    def write(self, user_id: str | None = None) -> Iterator[Connection]:
+        """A connection in one write transaction: all of the block is committed, or none.
+
+        With ``user_id``, the transaction first takes that user's lock (:func:`lock_user`):
+        pass it whenever the block changes one user's memory.
+        """
         with (
             translate_errors(),
             self.engine.connect().execution_options(**{WRITE: True}) as conn,
             conn.begin(),
         ):
+            if user_id is not None:
+                lock_user(conn, user_id)
             yield conn
 
     def upgrade(self) -> None:

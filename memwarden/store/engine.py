@@ -8,17 +8,22 @@ from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from ..errors import ConfigError
 from ..settings import Settings
 from . import textindex
 
-__all__ = ["WRITE", "make_engine", "sqlite_module", "sqlite_version"]
+__all__ = ["LOCK_SPACE", "WRITE", "make_engine", "sqlite_module", "sqlite_version"]
 
 # Execution option a write transaction sets, so SQLite takes its write lock at BEGIN
 # (BEGIN IMMEDIATE) instead of failing half-way when a reader upgrades to a writer.
 WRITE = "memwarden_write"
+
+# First key of memwarden's two-key PostgreSQL advisory locks ("mw"), so that they cannot
+# collide with another application's locks on the same database.  Second key: a hash of
+# the user id for a user's write lock (store/__init__.py), 0 for migrations (migrate.py).
+LOCK_SPACE = 0x6D77
 
 
 def sqlite_module() -> ModuleType:
@@ -43,14 +48,28 @@ def make_engine(settings: Settings) -> Engine:
     if backend == "postgresql":
         if url.drivername == "postgresql":  # plain postgresql:// means psycopg 3 here
             url = url.set(drivername="postgresql+psycopg")
-        return create_engine(
-            url,
-            pool_size=settings.pool_size,
-            max_overflow=settings.max_overflow,
-            pool_pre_ping=True,
-        )
+        return _postgres_engine(url, settings)
     raise ConfigError(
         f"unsupported database {backend!r}: use a SQLite path or postgresql+psycopg://"
+    )
+
+
+def _postgres_engine(url: URL, settings: Settings) -> Engine:
+    # lock_timeout bounds every wait for a lock (a user's write lock, a row): past it
+    # the statement fails with 55P03, which the store reports as ConcurrencyConflict
+    # and the agent retries, as SQLite's busy timeout does.
+    options = f"-c lock_timeout={int(settings.busy_timeout_ms)}"
+    given = url.query.get("options")
+    if isinstance(given, str):  # options=... in the URL: keep them, add ours
+        options = f"{given} {options}"
+    return create_engine(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_s,
+        pool_recycle=settings.pool_recycle_s,
+        pool_pre_ping=settings.pool_pre_ping,
+        connect_args={"options": options},
     )
 
 
@@ -67,6 +86,7 @@ def _sqlite_engine(database: str, settings: Settings) -> Engine:
         f"sqlite:///{database}",
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_s,
         **kwargs,
     )
     busy = settings.busy_timeout_ms

@@ -1,7 +1,10 @@
 """Alembic, driven from code: upgrade to head and read the current revision.
 
-Each migration runs in its own transaction together with its ``alembic_version`` record
-(``transaction_per_migration``), and DDL is transactional on both dialects.
+An upgrade applies every missing migration and its ``alembic_version`` record in one
+transaction (DDL is transactional on both dialects): all of them, or none.  That
+transaction first takes the migration lock, and reads the current revision under it, so
+workers that start together against one database migrate one at a time: the first
+applies what is missing, the others then find the database at head.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
+
+from .engine import LOCK_SPACE, WRITE
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
 
@@ -36,6 +41,28 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
+_MIGRATION_LOCK = text(f"SELECT pg_advisory_xact_lock({LOCK_SPACE}, 0)")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every missing migration, each in one transaction with its record."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply every missing migration, all in one transaction that first takes the
+    migration lock: all of them are applied or none, and workers that start together
+    migrate one at a time (the first applies what is missing, the others find head)."""
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        _lock_migrations(conn)
+        config = alembic_config(engine)
+        config.attributes["connection"] = conn  # env.py migrates in this transaction
+        command.upgrade(config, revision)
+
+
+def _lock_migrations(conn: Connection) -> None:
+    """Hold the migration lock until the transaction ends.
+
+    SQLite: the write transaction began with ``BEGIN IMMEDIATE``, which already holds
+    the database's write lock, so the current revision is read under it.  PostgreSQL: a
+    transaction-scoped advisory lock, waited for without lock_timeout: a worker waits
+    as long as another one's migrations take.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL lock_timeout = 0"))
+        conn.execute(_MIGRATION_LOCK)

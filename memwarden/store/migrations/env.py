@@ -1,4 +1,9 @@
-"""Alembic environment: memwarden passes its engine in ``config.attributes``."""
+"""Alembic environment: memwarden passes a connection in ``config.attributes``, already
+in the transaction that holds the migration lock (``memwarden/store/migrate.py``).
+
+Alembic sees that transaction as external: it runs every migration in it and neither
+begins nor commits one itself; the caller commits all of them at once.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,12 @@ from alembic import context
 
 from memwarden.store.schema import metadata
 
-engine = context.config.attributes["engine"]
-
-with engine.connect() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        transaction_per_migration=True,
-        transactional_ddl=True,
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    transactional_ddl=True,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()
