@@ -10,7 +10,8 @@ episode is measured on a fresh sample.  With ``sqlite-vec`` installed it also co
 its ``vec0`` KNN with the numpy brute force recall uses.
 
 The machine is shared: wall time includes waiting for a core, CPU time does not; both
-are printed, with the load average before and after.
+are printed, with the load average before and after and how many cores other processes
+kept busy while the queries ran.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from memwarden.memory.recall_eval import load_locomo
 from memwarden.settings import Settings
 from memwarden.store import Store
 
+from .bench_turn import _cpu_busy_s
 from .machine import describe
 
 DEFAULT_DATA = (
@@ -99,9 +101,10 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 def _time_queries(
     store: Store, user: str, questions: Sequence[str], embedder: Embedder | None
-) -> dict[str, dict[str, float]]:
+) -> dict[str, Any]:
     wall: list[float] = []
     cpu: list[float] = []
+    busy, own, start = _cpu_busy_s(), time.process_time(), time.perf_counter()
     for i, question in enumerate(questions):
         with store.read() as conn:
             w0, c0 = time.perf_counter(), time.process_time()
@@ -110,7 +113,14 @@ def _time_queries(
         if i:  # the first query fills the caches
             wall.append((w1 - w0) * 1000)
             cpu.append((c1 - c0) * 1000)
-    return {"wall_ms": _percentiles(wall), "cpu_ms": _percentiles(cpu)}
+    busy_end = _cpu_busy_s()
+    others = (
+        round((busy_end - busy - (time.process_time() - own)) / (time.perf_counter() - start), 2)
+        if busy is not None and busy_end is not None
+        else None
+    )
+    # What the rest of the machine used meanwhile, in cores (2 = both cores busy).
+    return {"wall_ms": _percentiles(wall), "cpu_ms": _percentiles(cpu), "other_cores": others}
 
 
 def _ingest_cost(turns: Sequence[Turn], embedder: Embedder | None, sample: int) -> float:

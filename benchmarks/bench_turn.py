@@ -11,7 +11,8 @@ copy of that file, so runs compare.  It replays T such turns on random users thr
 CPU time per turn and the median of each stage ``Agent.turn`` reports in
 ``timings_ms``.  ``--warm-users`` first gives every user one untimed turn (a long-running
 process with warm caches); without it the first turn of each user in the run pays for
-loading that user's caches.  The machine is shared: the load average is printed too.
+loading that user's caches.  The machine is shared: the load average is printed, and
+how many cores other processes kept busy during the timed turns (from /proc/stat).
 """
 
 from __future__ import annotations
@@ -131,6 +132,17 @@ def _vectors_of(texts: list[str]) -> tuple[Any, dict[str, Any]]:
     return embedder, dict(zip(distinct, embedder.embed(distinct), strict=True))
 
 
+def _cpu_busy_s() -> float | None:
+    """Seconds of CPU the whole machine has spent busy (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
@@ -159,6 +171,7 @@ def run(
             for u in range(users):
                 agent.turn(f"user{u}", "We went hiking with the dog last weekend.")
         load_before = os.getloadavg()
+        busy_start = _cpu_busy_s()
         cpu_start, t_start = time.process_time(), time.perf_counter()
         for _ in range(turns):
             text = rng.choice(texts)
@@ -170,6 +183,13 @@ def run(
                 stages.setdefault(stage, []).append(ms)
         elapsed = time.perf_counter() - t_start
         cpu = time.process_time() - cpu_start
+        busy_end = _cpu_busy_s()
+    # What the rest of the machine used meanwhile, in cores (2 = both cores busy).
+    others = (
+        round((busy_end - busy_start - cpu) / elapsed, 2)
+        if busy_start is not None and busy_end is not None
+        else None
+    )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{work}{suffix}").unlink(missing_ok=True)
     return {
@@ -185,6 +205,7 @@ def run(
         "stage_p95_ms": {k: round(_percentile(v, 95), 2) for k, v in stages.items()},
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
+        "other_processes_cores": others,
     }
 
 
@@ -229,7 +250,10 @@ def main() -> None:
     print(
         "stage medians ms: " + "  ".join(f"{k} {v}" for k, v in report["stage_median_ms"].items())
     )
-    print(f"load average before {report['load_before']}, after {report['load_after']}")
+    print(
+        f"load average before {report['load_before']}, after {report['load_after']}; "
+        f"other processes used {report['other_processes_cores']} cores meanwhile"
+    )
     if args.json:
         report |= {"episodes": args.episodes, "users": args.users, "turns": args.turns}
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
