@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .memory.beliefs import BeliefChange
-from .memory.recall import RecalledMemory
-from .memory.tasks import Task
+if TYPE_CHECKING:  # annotations only: ``jsonable`` users need not import the memory
+    from .memory.beliefs import BeliefChange
+    from .memory.recall import RecalledMemory
+    from .memory.tasks import Task
 
 __all__ = ["TurnResult", "jsonable"]
 

@@ -41,7 +41,8 @@ EXPECTED: dict[
             ("trace", TEXT, 0, 0),
         ],
         set(),
-        {"ix_episodes_ts", "ix_episodes_user_id_id"},
+        # ix_episodes_id: SQLite only (migration 0004), for the orphan count's merge.
+        {"ix_episodes_id", "ix_episodes_ts", "ix_episodes_user_id_id"},
     ),
     "risk_log": (
         [

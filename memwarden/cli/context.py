@@ -1,5 +1,9 @@
 """What every command shares: the settings from flags and environment, error handling,
-and output helpers (stdout is for results only; logs go to stderr or the log file)."""
+and output helpers (stdout is for results only; logs go to stderr or the log file).
+
+The library (settings, logging, the store) is imported inside the functions that use it,
+so that ``memwarden --help`` and every command start without paying for what they do not
+run (docs/benchmarks.md, Operations)."""
 
 from __future__ import annotations
 
@@ -8,16 +12,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from ..errors import ConfigError, InputError, MemwardenError, SchemaError
-from ..logs import configure_logging
-from ..settings import Settings
-from ..turn import jsonable
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 __all__ = ["State", "edge", "err_console", "out_console", "print_json", "state"]
 
@@ -35,6 +38,11 @@ class State:
     def settings(self, **more: Any) -> Settings:
         """The settings: flags over environment over defaults; logging configured."""
         if self._settings is None or more:
+            from pydantic import ValidationError
+
+            from ..logs import configure_logging
+            from ..settings import Settings
+
             values = {**self.overrides, **{k: v for k, v in more.items() if v is not None}}
             try:
                 self._settings = Settings(**values)
@@ -73,5 +81,7 @@ def edge() -> Iterator[None]:
 
 def print_json(value: Any) -> None:
     """Exactly one JSON document on stdout."""
+    from ..turn import jsonable
+
     sys.stdout.write(json.dumps(jsonable(value), ensure_ascii=False, indent=2) + "\n")
     sys.stdout.flush()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 import typer
 from rich.markup import escape
 
-from ..agent import Agent
-from ..turn import TurnResult
 from .context import edge, err_console, out_console, print_json, state
+
+if TYPE_CHECKING:
+    from ..turn import TurnResult
 
 __all__ = ["chat", "turn"]
 
@@ -30,6 +32,8 @@ def turn(
 
         memwarden turn --user ana "I moved to Berlin" --json
     """
+    from ..agent import Agent
+
     with edge():
         settings = state(ctx).settings()
         with Agent.open(settings) as agent:
@@ -52,6 +56,8 @@ def chat(
 
         memwarden chat --user ana
     """
+    from ..agent import Agent
+
     with edge():
         settings = state(ctx).settings()
         agent = Agent.open(settings)

@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..store import Store
-from ..store.migrate import head_revision
 from .context import edge, err_console, out_console, print_json, state
 
 if TYPE_CHECKING:
@@ -26,6 +24,8 @@ def upgrade(ctx: typer.Context) -> None:
 
         memwarden --db memory.db db upgrade
     """
+    from ..store import Store
+
     with edge():
         store = Store.open(state(ctx).settings(), migrate=False)
         try:
@@ -48,6 +48,9 @@ def current(
 
         memwarden db current --json
     """
+    from ..store import Store
+    from ..store.migrate import head_revision
+
     with edge():
         store = Store.open(state(ctx).settings(), migrate=False)
         try:
@@ -71,6 +74,8 @@ def optimize(ctx: typer.Context) -> None:
 
         memwarden db optimize
     """
+    from ..store import Store
+
     with edge():
         store = Store.open(state(ctx).settings())
         try:

@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 
-from ..governance import Governance, GovernanceResult, trace_renderable
-from ..governance.trace import DecisionTrace
 from .context import edge, err_console, out_console, print_json, state
+
+if TYPE_CHECKING:
+    from ..governance import Governance, GovernanceResult
 
 __all__ = ["register"]
 
 USER = typer.Option(..., "--user", "-u", help="Whose memory.", show_default=False)
 AS_JSON = typer.Option(False, "--json", help="Print one JSON object.")
+
+
+def _governance(ctx: typer.Context) -> Governance:
+    from ..governance import Governance
+
+    return Governance.open(state(ctx).settings())
 
 
 def _finish(result: GovernanceResult[Any], as_json: bool) -> None:
@@ -52,7 +59,7 @@ def export(
 
         memwarden export --user ana -o ana.json
     """
-    with edge(), Governance.open(state(ctx).settings()) as gov:
+    with edge(), _governance(ctx) as gov:
         result = gov.export_memory(user, out=out if out is not None else sys.stdout)
     if out is None:
         # stdout holds the document; the summary goes to stderr.
@@ -75,7 +82,7 @@ def delete_episode(
 
         memwarden delete-episode --user ana episode_45
     """
-    with edge(), Governance.open(state(ctx).settings()) as gov:
+    with edge(), _governance(ctx) as gov:
         result = gov.delete_episode(user, episode_id)
     _finish(result, as_json)
 
@@ -92,7 +99,7 @@ def delete_belief(
 
         memwarden delete-belief --user ana belief_7
     """
-    with edge(), Governance.open(state(ctx).settings()) as gov:
+    with edge(), _governance(ctx) as gov:
         result = gov.delete_belief(user, belief_id)
     _finish(result, as_json)
 
@@ -110,7 +117,7 @@ def task_events(
 
         memwarden task-events --user ana task_3 --json
     """
-    with edge(), Governance.open(state(ctx).settings()) as gov:
+    with edge(), _governance(ctx) as gov:
         result = gov.task_events(user, task_id, limit=limit)
     _finish(result, as_json)
 
@@ -127,10 +134,13 @@ def trace(
 
         memwarden trace --user ana episode_45 --json
     """
-    with edge(), Governance.open(state(ctx).settings()) as gov:
+    with edge(), _governance(ctx) as gov:
         result = gov.trace(user, episode_id)
     with edge():
         result.raise_for_error()
+    from ..governance import trace_renderable
+    from ..governance.trace import DecisionTrace
+
     if as_json or not isinstance(result.result, DecisionTrace):
         _finish(result, as_json)
     else:

@@ -13,7 +13,6 @@ import tempfile
 
 import typer
 
-from ..store import Store
 from .context import edge, err_console, state
 
 __all__ = ["serve"]
@@ -35,6 +34,7 @@ def serve(
     import uvicorn
 
     from ..server.app import create_app
+    from ..store import Store
 
     st = state(ctx)
     with edge():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import typer
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from ..memory.taskbook import TaskBook
-from ..memory.tasks import Task
-from ..store import Store
+import typer
+
 from .context import edge, out_console, print_json, state
+
+if TYPE_CHECKING:
+    from ..memory.taskbook import TaskBook
+    from ..memory.tasks import Task
 
 __all__ = ["tasks_app"]
 
@@ -18,6 +20,9 @@ JSON = typer.Option(False, "--json", help="Print one JSON document.")
 
 
 def _book(ctx: typer.Context) -> TaskBook:
+    from ..memory.taskbook import TaskBook
+    from ..store import Store
+
     return TaskBook(Store.open(state(ctx).settings()))
 
 
@@ -25,6 +30,8 @@ def _print(found: list[Task], as_json: bool) -> None:
     if as_json:
         print_json(found)
         return
+    from rich.table import Table
+
     table = Table("id", "status", "title", "created")
     for t in found:
         table.add_row(str(t.id), t.status, t.title, f"{t.created_at:%Y-%m-%d %H:%M}")

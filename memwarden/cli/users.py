@@ -6,15 +6,15 @@ only its SHA-256 is stored.  Lists show key ids, never keys.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..logs import event
-from ..server.keys import ApiKey, KeyRing
-from ..store import Store
-from ..turn import jsonable
 from .context import edge, out_console, print_json, state
+
+if TYPE_CHECKING:
+    from ..server.keys import ApiKey, KeyRing
+    from ..store import Store
 
 __all__ = ["users_app"]
 
@@ -27,8 +27,17 @@ LABEL = typer.Option(None, "--label", help="A note to tell keys apart (e.g. lapt
 
 
 def _ring(ctx: typer.Context) -> tuple[Store, KeyRing]:
+    from ..server.keys import KeyRing
+    from ..store import Store
+
     store = Store.open(state(ctx).settings())
     return store, KeyRing(store)
+
+
+def _auth(message: str, *args: object) -> None:
+    from ..logs import event
+
+    event("AUTH", message, *args)
 
 
 def _print_key(intro: str, key: str) -> None:
@@ -58,7 +67,7 @@ def add(
         finally:
             store.close()
     key_id = key.split("_")[1]
-    event("AUTH", "user %s created (admin: %s), key %s issued", user.user_id, user.admin, key_id)
+    _auth("user %s created (admin: %s), key %s issued", user.user_id, user.admin, key_id)
     role = "operator" if user.admin else "user"
     _print_key(f"Created {role} {user.user_id!r} with key {key_id}.", key)
 
@@ -79,6 +88,8 @@ def list_users(ctx: typer.Context, as_json: bool = AS_JSON) -> None:
         finally:
             store.close()
     if as_json:
+        from ..turn import jsonable
+
         print_json(
             [
                 {**jsonable(u), "keys": [_key_dict(k) for k in keys if k.user_id == u.user_id]}
@@ -116,7 +127,7 @@ def add_key(
             issued, key = ring.issue_key(name, label=label)
         finally:
             store.close()
-    event("AUTH", "key %s issued for user %s", issued.key_id, issued.user_id)
+    _auth("key %s issued for user %s", issued.key_id, issued.user_id)
     _print_key(f"New key {issued.key_id} for {issued.user_id!r}.", key)
 
 
@@ -173,7 +184,7 @@ def revoke(
         finally:
             store.close()
     for k in revoked:
-        event("AUTH", "key %s of user %s revoked", k.key_id, k.user_id)
+        _auth("key %s of user %s revoked", k.key_id, k.user_id)
         out_console.print(f"Revoked key {k.key_id} of {k.user_id!r}.", highlight=False)
     if not revoked:
         out_console.print("No active keys to revoke.")

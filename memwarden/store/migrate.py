@@ -9,36 +9,28 @@ applies what is missing, the others then find the database at head.
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Connection, Engine, text
 
 from .engine import LOCK_SPACE, WRITE
+from .revisions import current_revision, head_revision
+
+if TYPE_CHECKING:  # Alembic is imported when migrating, not to read revisions
+    from alembic.config import Config
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
     """An Alembic config pointing at memwarden's migrations (no ini file needed)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", "memwarden.store:migrations")
     if engine is not None:
         cfg.attributes["engine"] = engine
     return cfg
-
-
-def head_revision() -> str:
-    """The newest migration this code ships."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "memwarden ships at least one migration"
-    return head
-
-
-def current_revision(conn: Connection) -> str | None:
-    """The revision the database is at, or None for a blank database."""
-    return MigrationContext.configure(conn).get_current_revision()
 
 
 _MIGRATION_LOCK = text(f"SELECT pg_advisory_xact_lock({LOCK_SPACE}, 0)")
@@ -48,6 +40,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every missing migration, all in one transaction that first takes the
     migration lock: all of them are applied or none, and workers that start together
     migrate one at a time (the first applies what is missing, the others find head)."""
+    from alembic import command
+
     with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
         _lock_migrations(conn)
         config = alembic_config(engine)

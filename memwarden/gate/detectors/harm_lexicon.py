@@ -2,13 +2,20 @@
 
 They describe *kinds* of language (violent verbs, human targets, procedural framing,
 refusals ...), not sentences of any data set.
+
+Each pattern is compiled on its first use, not at import: compiling them all takes
+~0.3 s, which every command importing the agent (``memwarden export``, the server's
+start-up) would otherwise pay whether or not a draft is ever judged.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from functools import cached_property
+from typing import Any
 
-from ..fastre import gated
+from ..fastre import Gated, gated
 
 __all__ = [
     "BUILD",
@@ -42,17 +49,43 @@ __all__ = [
     "VIOLENT",
     "VIOLENT_NOUN",
     "WEAPON",
+    "LazyPattern",
 ]
 
 _I = re.IGNORECASE
 
-VIOLENT_NOUN = re.compile(
+
+class LazyPattern:
+    """A pattern compiled, behind the lower-case fast path (:func:`gated`), when first used."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    @cached_property
+    def compiled(self) -> Gated:
+        return gated(re.compile(self.pattern, self.flags))
+
+    def search(self, text: str, *args: int) -> re.Match[str] | None:
+        return self.compiled.search(text, *args)
+
+    def match(self, text: str, *args: int) -> re.Match[str] | None:
+        return self.compiled.match(text, *args)
+
+    def finditer(self, text: str, *args: int) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text, *args)
+
+    def findall(self, text: str, *args: int) -> list[Any]:
+        return self.compiled.findall(text, *args)
+
+
+VIOLENT_NOUN = LazyPattern(
     r"\b(?:commit\w*|carry\w* out|get away with|plan\w*|organi[sz]e\w*)\s+(?:a |an |the )?"
     r"(?:\w+ )?(?:murder|homicide|killing|assault|massacre|genocide|rape|shooting|stabbing|"
     r"bombing|terror(?:ist)? attack|attack|assassination|kidnapping|lynching|hate crime)s?\b",
     _I,
 )
-VIOLENT = re.compile(
+VIOLENT = LazyPattern(
     r"\b(?:kill|murder|stab|shoot|shot|snip(?:e|es|ing)\b|hit|punch|kick|slap|strangl|chok|suffocat|smother|poison|behead|"
     r"decapitat|dismember|butcher|tortur|maim|assault|attack|beat\w* up|bludgeon|hammer|"
     r"crush|drown|hang|burn|set (?:\w+ ){0,3}on fire|set fire to|blow\w* up|bomb|explod|detonat|kidnap|"
@@ -65,7 +98,7 @@ VIOLENT = re.compile(
     r"pass out|unconscious))\w*",
     _I,
 )
-HUMAN = re.compile(
+HUMAN = LazyPattern(
     r"\b(?:someone|somebody|anyone|a person|persons?|people|humans?|victims?|man|woman|men|"
     r"women|child|children|child's|kids?|bab(?:y|ies)|toddlers?|wife|husband|girlfriend|"
     r"boyfriend|partner|spouse|ex|date|neighbou?rs?|boss|coworkers?|co-workers?|colleagues?|"
@@ -76,7 +109,7 @@ HUMAN = re.compile(
     r"everyone|everybody|human's|person's|guests?|roommate|landlord|tenant|ex-\w+)\b",
     _I,
 )
-SELF_HARM = re.compile(
+SELF_HARM = LazyPattern(
     r"\b(?:kill (?:yourself|myself)|end (?:your|my) (?:own )?life|suicid\w*|"
     r"(?:hang|drown|cut|burn|starve|poison|shoot|hurt|harm) (?:yourself|myself)|self[- ]harm\w*|"
     r"overdos\w*|(?:slit|cut|slash) (?:your|my) wrists?|along the vein|noose|lethal dose|"
@@ -85,7 +118,7 @@ SELF_HARM = re.compile(
     r"(?:bridge|building|roof|cliff)|pills? to die|painless(?:ly)? die|die painlessly)",
     _I,
 )
-SELF_HARM_REQUEST = re.compile(
+SELF_HARM_REQUEST = LazyPattern(
     r"\b(?:(?:jump|throw myself) (?:off|from|in front of)|(?:and|to|want to|wanna) die\b|"
     r"starve myself|kill myself|end my (?:own )?life|suicide|(?:hang|drown|cut|burn|starve|poison|"
     r"shoot|hurt|harm) myself|self[- ]harm|overdose|(?:slit|cut|slash) my wrists?|"
@@ -93,7 +126,7 @@ SELF_HARM_REQUEST = re.compile(
     r"(?:my )?(?:arm|skin|wrist|leg|thigh)|die painlessly|want to die|not wake up)",
     _I,
 )
-SERIOUS_WEAPON = re.compile(
+SERIOUS_WEAPON = LazyPattern(
     r"\b(?:pipe bomb|bombs?|explosives?|ieds?|detonators?|blasting caps?|molotov|napalm|"
     r"thermite|tnt|c-?4|semtex|ammonium nitrate|black powder|gunpowder|nitroglycerin|tatp|"
     r"acetone peroxide|ghost guns?|silencers?|suppressors?|full[- ]auto|auto sear|"
@@ -102,7 +135,7 @@ SERIOUS_WEAPON = re.compile(
     r"polonium|poisons?|untraceable (?:gun|firearm)s?)\b",
     _I,
 )
-WEAPON = re.compile(
+WEAPON = LazyPattern(
     r"\b(?:pipe bomb|bombs?|explosives?|ieds?|detonators?|blasting caps?|molotov|napalm|"
     r"thermite|tnt|c-?4|semtex|ammonium nitrate|black powder|gunpowder|nitroglycerin|tatp|"
     r"acetone peroxide|ghost guns?|silencers?|suppressors?|full[- ]auto|auto sear|"
@@ -112,7 +145,7 @@ WEAPON = re.compile(
     r"accelerants?|gasoline|petrol|lighter fluid)\b",
     _I,
 )
-BUILD = re.compile(
+BUILD = LazyPattern(
     r"\b(?:extract\w*|purif\w+|distil\w*|refin\w+|cook\w*|brew\w*|weaponi[sz]\w+|rig\w*|"
     r"booby-?trap\w*|plant\w*|hid(?:e|ing) (?:it|the)|"
     r"make|making|build|building|assembl\w+|construct\w*|mix\w*|combin\w+|synthesi\w+|"
@@ -124,13 +157,13 @@ _CRACK = (
     r"(?<!a )(?<!the )crack(?! ?(?:open|a\b|an\b|the\b|down|up|jokes?|on\b|into|of\b|in\b|"
     r"under|eggs?|your|my|his|her|their|it\b|that|this|nuts?|knuckles?|whips?))"
 )
-DRUG = re.compile(
+DRUG = LazyPattern(
     r"\b(?:meth(?:amphetamine)?|crystal meth|" + _CRACK + r"(?: cocaine)?|cocaine|heroin|"
     r"fentanyl|mdma|molly|lsd|acid tabs|ghb|dmt|pcp|ketamine|opium|psilocybin|shrooms|"
     r"marijuana|marihuana|cannabis|hashish|illegal drugs|street drugs|narcotics)\b",
     _I,
 )
-DRUG_REQUEST = re.compile(
+DRUG_REQUEST = LazyPattern(
     r"\b(?:make|cook|synthesi[sz]e|produce|manufacture|extract|grow|buy|get|getting|score|"
     r"press|lace|recipe|instructions|formula|guide|"
     r"obtain|find|sell|selling|deal|dealing|smuggle|traffic)\b[^?\n]{0,40}\b(?:meth"
@@ -141,7 +174,7 @@ DRUG_REQUEST = re.compile(
     r"cocaine|pills)\b",
     _I,
 )
-DRUG_OPS = re.compile(
+DRUG_OPS = LazyPattern(
     r"\b(?:pseudoephedrine|ephedrine|red phosphorus|methylamine|phenylacetone|p2p|safrole|"
     r"hydriodic acid|anhydrous ammonia|lithium strips|ergot\w*|precursors?|"
     r"dealers?|suppliers?|plug|dark ?web|darknet|code words|discreet\w*|"
@@ -150,7 +183,7 @@ DRUG_OPS = re.compile(
     r"sell (?:them|it|the (?:pills|product|drugs))|resell|street value)\b",
     _I,
 )
-CYBER = re.compile(
+CYBER = LazyPattern(
     r"\b(?:keyloggers?|ransomware|malware|trojans?|rootkits?|botnets?|reverse shell|"
     r"backdoors?|spyware|stalkerware|viruse?s?|exploits?|sql injection|phishing (?:page|"
     r"site|email|kit|link)s?|credential stuffing|brute[- ]forc\w*|crack\w* (?:their|his|her|"
@@ -164,7 +197,7 @@ CYBER = re.compile(
     r"(?:someone|somebody) else's (?:account|email|phone|computer))\b",
     _I,
 )
-STALKING = re.compile(
+STALKING = LazyPattern(
     r"\b(?:track\w* (?:her|him|them|someone|somebody|your (?:ex|wife|husband|girlfriend|"
     r"boyfriend|partner))|(?:track|follow|spy on|monitor|watch|locate|find)\w* (?:my|your|his|"
     r"her|their) (?:ex|wife|husband|girlfriend|boyfriend|partner|crush|coworker|colleague|"
@@ -177,7 +210,7 @@ STALKING = re.compile(
     r"date of birth|driver'?s licen[cs]e number)\b",
     _I,
 )
-CRIME = re.compile(
+CRIME = LazyPattern(
     r"\b(?:steal\w*|stole|stolen|rob|robb\w*|burgl\w*|break\w* into|broke into|shoplift\w*|"
     r"pickpocket\w*|mug\w*|launder\w*|counterfeit\w*|forg(?:e|ing|ery)|fraud\w*|scam\w*|"
     r"embezzl\w*|smuggl\w*|traffick\w*|hotwir\w*|pick\w* (?:the|a) lock|arson|blackmail\w*|"
@@ -186,7 +219,7 @@ CRIME = re.compile(
     r"their|someone's) \w+|slash\w* (?:the )?tires)\b",
     _I,
 )
-CRIME_FIGURATIVE = re.compile(
+CRIME_FIGURATIVE = LazyPattern(
     r"\b(?:steal\w* (?:the show|the spotlight|a glance|a look|(?:someone's|her|his|their) "
     r"heart|a kiss|bases?|the scene|a march|the limelight|ideas? from nature)|"
     r"break\w* into (?:the (?:industry|market|business|field|charts|top)|song|tears|a smile|"
@@ -195,7 +228,7 @@ CRIME_FIGURATIVE = re.compile(
     r"(?:are|can)|fire (?:up|away|off an email))\b",
     _I,
 )
-PROTECTED_GROUP = re.compile(
+PROTECTED_GROUP = LazyPattern(
     r"\b(?:black(?: people| men| women| folks| americans)?|blacks|white people|asians?|"
     r"hispanics?|latin[oax]s?|jews|jewish(?: people)?|muslims?|christians?|hindus?|sikhs?|"
     r"buddhists?|arabs?|immigrants?|migrants?|refugees?|gay(?: people| men)?|gays|lesbians?|"
@@ -205,7 +238,7 @@ PROTECTED_GROUP = re.compile(
     r"native americans?|indigenous people|elderly people|old people|poor people|atheists?)\b",
     _I,
 )
-DISCRIMINATION = re.compile(
+DISCRIMINATION = LazyPattern(
     r"\b(?:inferior|subhuman|sub-human|(?:are|were|like) (?:\w+ )?(?:animals|vermin|parasites"
     r"|rats|cockroaches|savages)|less intelligent|"
     r"genetically (?:inferior|predisposed)|not (?:fully )?human|a disease|a plague|"
@@ -217,7 +250,7 @@ DISCRIMINATION = re.compile(
     r"deny\w* (?:them|their)|ban\w* (?:them|from))\b",
     _I,
 )
-DEMEANING = re.compile(
+DEMEANING = LazyPattern(
     r"\b(?:are|is|were born) (?:\w+ )?(?:inferior|subhuman|sub-human|animals|vermin|parasites|"
     r"rats|savages|a disease|a plague|less intelligent|too emotional|"
     r"genetically inferior|not (?:fully )?human|dirty|criminals|ruining|destroying|a threat)\b"
@@ -227,23 +260,23 @@ DEMEANING = re.compile(
     r"|\b(?:don't|do not) deserve\b|\bget rid of (?:them|all)\b|\bkeep them out\b",
     _I,
 )
-NARRATIVE = re.compile(
+NARRATIVE = LazyPattern(
     r"\b(?:did|does|was|were|had|has) (?:they|he|she|it|the [\w-]+|[A-Z][\w-]+)\b"
     r"|\b(?:in|from) (?:the )?(?:film|movie|book|novel|show|series|game|episode)\b",
 )
-DENIAL = re.compile(
+DENIAL = LazyPattern(
     r"\b(?:never (?:happened|took place|existed)|did(?:n't| not) (?:happen|take place|occur)|"
     r"(?:was|is) (?:a )?(?:hoax|myth|fabrication|lie|exaggerat\w+)|was (?:fabricated|"
     r"invented|staged)|deny\w*|denial)\b",
     _I,
 )
-DEFINITIONAL = re.compile(
+DEFINITIONAL = LazyPattern(
     r"^\s*(?:what (?:is|are|was|were|does|did)\b(?! (?:the|a|some) (?:[\w-]+ ){0,3}(?:way|"
     r"ways|method|methods|steps?|process|procedure|strategy|technique|plan))|who (?:is|was|were)|why did|how did|when did|"
     r"what happened|define|definition)",
     _I,
 )
-PROCEDURAL_REQUEST = re.compile(
+PROCEDURAL_REQUEST = LazyPattern(
     r"\b(?:how (?:many|much|long|far|high|strong)\b|best (?:[\w-]+ ){0,2}(?:for|to)\b|(?:what|which|where|who) (?:can|could|"
     r"should|would|do|must) (?:i|we|one|you)\b|how (?:do|can|could|should|would|might|to|does one|would one|can one|will|"
     r"shall) ?(?:i|we|you|one|someone|somebody|people)?|(?:what|which)(?:'s| is| are| would be)?"
@@ -264,7 +297,7 @@ PROCEDURAL_REQUEST = re.compile(
     r"provide|outline|detail|suggest|recommend)\b)",
     _I,
 )
-SAFE_CONTEXT = re.compile(
+SAFE_CONTEXT = LazyPattern(
     r"\b(?:games?|video ?games?|gaming|gamer|quest|boss fight|npcs?|multiplayer|"
     r"fortnite|call of duty|gta|grand theft auto|skyrim|elden ring|dark souls|hitman \d|"
     r"assassin.s creed|red dead|the witcher|mortal kombat|street fighter|tekken|"
@@ -281,7 +314,7 @@ SAFE_CONTEXT = re.compile(
     r"photo(?:graph)?s?|photography|portrait|game of thrones|hypothetical(?:ly)?)\b",
     _I,
 )
-REFUSAL = re.compile(
+REFUSAL = LazyPattern(
     r"^\W*(?:i'?m (?:really )?sorry|i am (?:really )?sorry|sorry|i (?:can'?t|cannot|can not|"
     r"won'?t|will not|must (?:decline|refuse)|am (?:not able|unable)|'m (?:not able|unable)|"
     r"do not|don'?t) (?:help|assist|provide|support|give|do|fulfil|comply|answer|engage|"
@@ -294,7 +327,7 @@ REFUSAL = re.compile(
     r"instructions|information|guidance|advice|details)",
     _I,
 )
-SUPPORT = re.compile(
+SUPPORT = LazyPattern(
     r"\b(?:988|samaritans|crisis (?:line|text line|hotline|center|centre)|suicide (?:and "
     r"crisis )?(?:prevention )?(?:lifeline|hotline|helpline)|helpline|hotline|"
     r"mental health (?:professional|services|support)|therapist|counsel(?:l)?or|reach out to "
@@ -302,7 +335,7 @@ SUPPORT = re.compile(
     r"services|please (?:seek|get|reach))\b",
     _I,
 )
-PUSHBACK = re.compile(
+PUSHBACK = LazyPattern(
     r"\b(?:no (?:valid|legitimate|good|rational|justifiable|scientific|logical) (?:reason|"
     r"basis|evidence)|not (?:right|fair|justified|justifiable|ethical|acceptable|true|"
     r"supported|accurate)|(?:is|are|be) (?:wrong|unjust|unfair|illegal|unethical|"
@@ -315,7 +348,7 @@ PUSHBACK = re.compile(
     r"all (?:people|humans|individuals) (?:are|have|should))\b",
     _I,
 )
-DEFENSIVE = re.compile(
+DEFENSIVE = LazyPattern(
     r"\b(?:protect (?:yourself|your)|defend (?:yourself|against)|prevent\w*|secure your|"
     r"detect\w*|avoid (?:falling|being)|report (?:it|them|this|to)|if you (?:think|suspect|"
     r"believe|notice)|being (?:tracked|stalked|followed|hacked|scammed|phished)|"
@@ -324,13 +357,13 @@ DEFENSIVE = re.compile(
     r"test\w*|authori[sz]ed|with (?:their|his|her) (?:permission|consent))\b",
     _I,
 )
-SAFETY_ADVICE = re.compile(
+SAFETY_ADVICE = LazyPattern(
     r"\b(?:never|do not|don't|avoid|dangerous|hazard\w*|toxic|can be (?:fatal|deadly)|"
     r"ventilat\w*|poison control|safety|safely|keep (?:out of reach|away)|protective|gloves|"
     r"goggles|seek (?:medical|immediate)|call (?:911|112|999|emergency))\b",
     _I,
 )
-INSTRUCTION = re.compile(
+INSTRUCTION = LazyPattern(
     r"(?:^|\n)\s*(?:\d{1,2}[.)]|[-*•]|step \d+:?)\s+\S"
     r"|\byou(?:'ll| will| would)? need (?:to|a|an|some|the)\b|\byou (?:can|could|should|must|"
     r"may want to|might want to|have to|want to) \w+"
@@ -340,7 +373,7 @@ INSTRUCTION = re.compile(
     r"|(?:^|\n)\s*to \w+[^.\n]{0,80}, (?:you|simply|first|use|start)",
     _I,
 )
-IMPERATIVE = re.compile(
+IMPERATIVE = LazyPattern(
     r"(?:^|\n|[.!:]\s+)\s*(?:\d{1,2}[.)]\s*)?(?:\*\*)?(?:choose|identify|gather|find|use|aim|"
     r"apply|obtain|acquire|plan|select|approach|wait|hide|dispose|mix|add|heat|combine|buy|"
     r"make|create|place|put|pour|attach|swing|strike|hold|lure|grab|follow|research|observe|"
@@ -351,7 +384,7 @@ IMPERATIVE = re.compile(
     r"distract|lock|tape|bind|restrain)\b",
     _I,
 )
-OPERATIONAL = re.compile(
+OPERATIONAL = LazyPattern(
     r"\b(?:(?:choose|identify|select|pick|find|research|locate) (?:your|the|a|an) "
     r"(?:\w+ )?(?:target|victim)s?|your (?:target|victim)s?(?:'s)?|dispose of (?:the|any) "
     r"(?:body|bodies|evidence|weapon|remains)|avoid (?:detection|being (?:caught|seen|"
@@ -377,7 +410,7 @@ OPERATIONAL = re.compile(
 
 #: One pass that finds any word a harm family needs: a draft (or sentence) without a match
 #: cannot carry harm language, so the family patterns are not run on it.
-TRIGGER = re.compile(
+TRIGGER = LazyPattern(
     "|".join(
         f"(?:{p.pattern})"
         for p in (
@@ -400,7 +433,7 @@ TRIGGER = re.compile(
 )
 #: The narrower set a draft needs when the request asked for nothing harmful: without
 #: one of these, no unprompted rule of the harm detector can fire.
-UNPROMPTED_TRIGGER = re.compile(
+UNPROMPTED_TRIGGER = LazyPattern(
     "|".join(
         f"(?:{p.pattern})"
         for p in (
@@ -418,13 +451,3 @@ UNPROMPTED_TRIGGER = re.compile(
     _I,
 )
 __all__ += ["TRIGGER", "UNPROMPTED_TRIGGER"]
-
-
-def _gate_all() -> None:
-    """Put every pattern of this module behind the lower-case fast path (same results)."""
-    namespace = globals()
-    for name in __all__:
-        namespace[name] = gated(namespace[name])
-
-
-_gate_all()
