@@ -1,0 +1,279 @@
+"""Scale-out: turn throughput with 1, 2 and 4 workers, /trace, /export_memory and recall
+p95, on one engine at 1,000,000 episodes across 10,000 users (issue 8).
+
+    # the SQLite source (governance builder: user0000 100,000 episodes, users 1..100
+    # exactly 1,000, the other 9,899 ~81 each), then the same data on PostgreSQL:
+    python -m benchmarks.bench_scale --build /tmp/scale/memwarden-scale-1000000-10000.db
+    memwarden db copy --from /tmp/scale/memwarden-scale-1000000-10000.db \\
+        --to postgresql+psycopg://postgres@127.0.0.1:5432/memwarden_bench
+    python -m benchmarks.bench_scale --db /tmp/scale/memwarden-scale-1000000-10000.db
+    python -m benchmarks.bench_scale --db postgresql+psycopg://postgres@127.0.0.1:5432/memwarden_bench
+
+A SQLite ``--db`` is measured on a copy (the source stays pristine); a PostgreSQL one in
+place (turns and audit rows are added to it).  Turns: N worker processes (spawned), each
+with its own ``Agent.open(Settings(db=..., embeddings=False))``, run ``--turns`` turns
+each on users of their own (no two workers share a user), started together after a
+warm-up; throughput is all turns over the wall time from the first start to the last
+end.  /trace and /export_memory go through :class:`memwarden.governance.Governance` (the
+CLI's code path, audit row included); recall is ``memwarden.memory.recall`` as
+``Agent.turn`` calls it (lexical).  It prints the machine, the data size, the load
+average at start and end, and a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from memwarden.agent import Agent
+from memwarden.governance import Governance
+from memwarden.logs import configure_logging
+from memwarden.memory.recall import recall
+from memwarden.settings import Settings
+from memwarden.store import Store
+from memwarden.store.schema import episodes, risk_log, semantic_beliefs, tasks
+
+from .bench_governance import CITIES, WORDS, build
+from .bench_turn import _cpu_busy_s
+from .machine import describe
+
+__all__ = ["main"]
+
+EXACT_USERS = [f"user{u:04d}" for u in range(1, 101)]  # exactly 1,000 episodes each
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[94]
+
+
+def sentence(rng: random.Random) -> str:
+    """A turn like the preloaded ones: words the user's memories share."""
+    a, b = rng.choice(WORDS), rng.choice(WORDS)
+    return f"Remember the {a} with my {b} in {rng.choice(CITIES)}? Let's do that again."
+
+
+def quiet(settings: Settings) -> None:
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - the log stream lives as the process
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}), stream=devnull)
+
+
+# -- turns ------------------------------------------------------------------------------
+
+
+def turn_worker(
+    db: str, users: list[str], turns: int, barrier: Any, results: Any, seed: int
+) -> None:
+    """One process: warm up, wait for the others, run ``turns`` turns on ``users``."""
+    settings = Settings(db=db, embeddings=False)
+    quiet(settings)
+    rng = random.Random(seed)
+    with Agent.open(settings) as agent:
+        for user in users[:10]:  # warm-up: imports, statements, pool (untimed)
+            agent.turn(user, sentence(rng))
+        barrier.wait()
+        cpu0, start = time.process_time(), time.perf_counter()
+        latencies = []
+        for k in range(turns):
+            t0 = time.perf_counter()
+            agent.turn(users[k % len(users)], sentence(rng))
+            latencies.append((time.perf_counter() - t0) * 1000)
+        end = time.perf_counter()
+    results.put((start, end, time.process_time() - cpu0, latencies))
+
+
+def turn_throughput(db: str, workers: int, turns: int, users: list[str]) -> dict[str, float]:
+    """Turns/s of ``workers`` processes together, p95 per turn, and others' CPU meanwhile."""
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(workers + 1), ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=turn_worker,
+            args=(db, users[w::workers], turns, barrier, results, 100 + w),
+        )
+        for w in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    barrier.wait()
+    busy0 = _cpu_busy_s()
+    outs = [results.get(timeout=1800) for _ in procs]
+    busy1 = _cpu_busy_s()
+    for proc in procs:
+        proc.join()
+        if proc.exitcode != 0:
+            raise SystemExit(f"a turn worker failed (exit {proc.exitcode})")
+    wall = max(o[1] for o in outs) - min(o[0] for o in outs)
+    latencies = [ms for o in outs for ms in o[3]]
+    own_cpu = sum(o[2] for o in outs)
+    others = (busy1 - busy0 - own_cpu) / wall if busy0 is not None and busy1 is not None else 0.0
+    return {
+        "turns_per_s": len(latencies) / wall,
+        "p95_ms": p95(latencies),
+        "cpu_ms_per_turn": own_cpu * 1000 / len(latencies),
+        "others_cores": max(0.0, others),
+    }
+
+
+# -- governance and recall -------------------------------------------------------------------
+
+
+def episodes_of(store: Store, users: list[str], rng: random.Random) -> list[tuple[str, int]]:
+    with store.read() as conn:
+        return [
+            (
+                u,
+                rng.choice(
+                    [
+                        r[0]
+                        for r in conn.execute(select(episodes.c.id).where(episodes.c.user_id == u))
+                    ]
+                ),
+            )
+            for u in users
+        ]
+
+
+def governance_and_recall(
+    db: str, samples: int, users: list[str], rng: random.Random
+) -> dict[str, float]:
+    """p95 of /trace (random episodes), /export_memory (1,000-episode users) and recall."""
+    settings = Settings(db=db, embeddings=False)
+    figures: dict[str, float] = {}
+    with Governance.open(settings) as gov:
+        picks = episodes_of(gov.store, rng.sample(users, 100), rng)
+        for user, episode in picks[:20]:  # warm-up
+            gov.trace(user, episode)
+        ms = []
+        for _ in range(samples):
+            user, episode = rng.choice(picks)
+            t0 = time.perf_counter()
+            result = gov.trace(user, episode)
+            ms.append((time.perf_counter() - t0) * 1000)
+            assert result.ok, result.reply
+        figures["/trace p95 (ms)"] = p95(ms)
+        ms = []
+        with open(os.devnull, "w", encoding="utf-8") as sink:
+            gov.export_memory(EXACT_USERS[0], out=sink)  # warm-up
+            for k in range(samples):
+                t0 = time.perf_counter()
+                exported = gov.export_memory(EXACT_USERS[k % len(EXACT_USERS)], out=sink)
+                ms.append((time.perf_counter() - t0) * 1000)
+                assert exported.ok and exported.result is not None, exported.reply
+                assert exported.result.counts["episodes"] >= 1000, exported.result.counts
+        figures["/export_memory p95, 1,000-episode user (ms)"] = p95(ms)
+        store = gov.store
+        ms = []
+        for k in range(samples + 20):
+            user, text = rng.choice(users), sentence(rng)
+            t0 = time.perf_counter()
+            with store.read() as conn:
+                found = recall(
+                    conn,
+                    store.search,
+                    user,
+                    text,
+                    episodes=settings.recall_episodes,
+                    beliefs=settings.recall_beliefs,
+                )
+            if k >= 20:  # the first 20 are the warm-up
+                ms.append((time.perf_counter() - t0) * 1000)
+        assert found is not None
+        figures["recall p95, lexical (ms)"] = p95(ms)
+    return figures
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def data_size(db: str) -> str:
+    store = Store.open(Settings(db=db))
+    try:
+        with store.read() as conn:
+            counts = {
+                t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (episodes, risk_log, semantic_beliefs, tasks)
+            }
+            n_users = conn.execute(
+                select(func.count(func.distinct(episodes.c.user_id)))
+            ).scalar_one()
+    finally:
+        store.close()
+    return f"{n_users:,} users; " + ", ".join(f"{t} {n:,}" for t, n in counts.items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--db", help="SQLite path or PostgreSQL URL to measure")
+    parser.add_argument("--build", type=Path, help="build the SQLite source here and stop")
+    parser.add_argument("--episodes", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--big", type=int, default=100_000, help="episodes of user0000")
+    parser.add_argument("--turns", type=int, default=200, help="turns per worker")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args()
+    if args.build:
+        t0 = time.perf_counter()
+        build(args.build, args.episodes, args.users, args.big)
+        print(f"built {args.build} in {time.perf_counter() - t0:.0f} s")
+        return
+    if not args.db:
+        parser.error("--db or --build is required")
+
+    load_start = os.getloadavg()
+    db, work = args.db, None
+    engine = "PostgreSQL" if "://" in db else "SQLite"
+    if engine == "SQLite":
+        work = Path(db).with_name(Path(db).name + ".scale-work.db")
+        shutil.copyfile(db, work)
+        db = str(work)
+    quiet(Settings(db=db))
+    print(describe())
+    print(f"engine: {engine}; data: {data_size(db)}")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in load_start)}")
+    rng = random.Random(5)
+    mid_users = [f"user{u:04d}" for u in range(101, args.users)]
+    rows: list[tuple[str, str]] = []
+    try:
+        for n in (int(w) for w in args.workers.split(",")):
+            # Fresh users per run: no run benefits from another's warm caches.
+            users = rng.sample(mid_users, min(len(mid_users), n * args.turns))
+            r = turn_throughput(db, n, args.turns, users)
+            rows.append(
+                (f"turns/s, {n} worker(s) ({n * args.turns} turns)", f"{r['turns_per_s']:.1f}")
+            )
+            rows.append((f"turn p95, {n} worker(s) (ms)", f"{r['p95_ms']:.1f}"))
+            rows.append((f"CPU per turn, {n} worker(s) (ms)", f"{r['cpu_ms_per_turn']:.1f}"))
+            rows.append(
+                (
+                    f"other processes' cores (PostgreSQL server included), {n} worker(s)",
+                    f"{r['others_cores']:.2f}",
+                )
+            )
+            print(f"  {n} worker(s): {r}", file=sys.stderr, flush=True)
+        for name, ms in governance_and_recall(db, args.samples, mid_users, rng).items():
+            rows.append((name, f"{ms:.1f}"))
+    finally:
+        if work is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{work}{suffix}").unlink(missing_ok=True)
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"samples: {args.samples} per latency figure; {args.turns} turns per worker\n")
+    print("| engine | figure | value |")
+    print("|---|---|---|")
+    for name, value in rows:
+        print(f"| {engine} | {name} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
