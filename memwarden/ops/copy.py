@@ -209,6 +209,7 @@ def _run(
             copied[table.name] = _copy_table(src, target, table, batch_size, progress)
         last_ids = _last_ids(src)
     _reset_sequences(target, tables, last_ids)
+    target.optimize()  # planner statistics for the copied rows (see PostgresSearch.optimize)
     report.copy_seconds = time.perf_counter() - started
     started = time.perf_counter()
     with source.read() as src, target.read() as dst:

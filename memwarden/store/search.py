@@ -190,8 +190,10 @@ class PostgresSearch:
         return out
 
     def optimize(self, conn: Connection) -> None:
-        conn.execute(text("ANALYZE episodes"))
-        conn.execute(text("ANALYZE semantic_beliefs"))
+        # Every table, not only the searched ones: without statistics (a bulk copy, a
+        # server with autovacuum off) the planner scans a word's GIN postings across all
+        # users instead of reading the user's few rows first.
+        conn.execute(text("ANALYZE"))
 
     def search_episodes(
         self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
