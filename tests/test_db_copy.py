@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from memwarden.agent import Agent
 from memwarden.errors import ConfigError, InputError, SchemaError, StoreUnavailable
 from memwarden.governance import Governance
+from memwarden.memory.embeddings import embedder_for
 from memwarden.ops.copy import copy_database
 from memwarden.ops.soak import SoakOptions, run_soak
 from memwarden.settings import Settings
@@ -80,8 +81,8 @@ def test_copy_round_trip_soak_gives_identical_exports(source: Path, target: str)
     report = copy_database(source, target, batch_size=50)
 
     assert report.ok, report.differences()
-    assert report.copied == report.rows > 250
-    assert {t.name for t in report.tables if t.source_rows} >= {
+    assert report.copied == report.rows > 200
+    expected = {
         "episodes",
         "risk_log",
         "semantic_beliefs",
@@ -90,8 +91,11 @@ def test_copy_round_trip_soak_gives_identical_exports(source: Path, target: str)
         "tasks",
         "task_events",
         "governance_log",
-        "memory_vectors",
     }
+    # Sentence vectors exist only where the embeddings extra is installed (not in CI).
+    if embedder_for(Settings(embeddings=True)) is not None:
+        expected.add("memory_vectors")
+    assert {t.name for t in report.tables if t.source_rows} >= expected
     users = _users(source)
     assert len(users) == 3 and _users(target) == users
     for user in users:
