@@ -86,9 +86,11 @@ class SqliteSearch:
         "WHERE episodes_fts MATCH ? ORDER BY score DESC LIMIT ?"
     )
     # Which of the hits (a JSON array of ids) are the user's: one probe each of the
-    # (user_id, id) index, whose pages for one user are few and stay cached.
+    # (user_id, id) index, whose pages for one user are few and stay cached.  CROSS JOIN
+    # fixes the order: left to itself the planner scanned the user's index entries and
+    # re-read the JSON array for each (3.7 ms instead of 0.06 ms for 400 episodes).
     _OWNED_SQL = (
-        "SELECT e.id FROM json_each(?) AS j JOIN episodes AS e "
+        "SELECT e.id FROM json_each(?) AS j CROSS JOIN episodes AS e "
         "INDEXED BY ix_episodes_user_id_id ON e.user_id = ? AND e.id = j.value"
     )
 
