@@ -12,6 +12,7 @@ from memwarden.memory.beliefs import history, list_beliefs
 from memwarden.memory.tasks import list_events
 from memwarden.settings import Settings
 from memwarden.store import Store
+from memwarden.store.migrate import head_revision
 
 pytestmark = pytest.mark.engines
 
@@ -74,5 +75,8 @@ def test_contract_failed_turn_stores_nothing(settings: Settings) -> None:
 
 def test_contract_schema_at_head(settings: Settings) -> None:
     store = Store.open(settings)
-    store.require_head()
-    store.close()
+    try:
+        store.require_head()  # raises SchemaError when behind
+        assert store.revision() == head_revision()
+    finally:
+        store.close()
