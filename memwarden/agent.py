@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from .clock import utcnow
 from .commands import SlashCommands, parse_id
@@ -264,7 +264,7 @@ class Agent:
         # even when workers' clocks disagree, so ts order is id order for each user.
         now = max(utcnow(), _latest_ts(conn, user_id) or datetime.min)
         trace = {
-            "recalled": [{k: v for k, v in asdict(m).items() if k != "when"} for m in recalled],
+            "recalled": [m.as_trace() for m in recalled],
             "drafts": [draft] + [a.draft for a in decision.attempts],
             "timings_ms": timings,
             "llm": self.llm.name,
@@ -282,16 +282,17 @@ class Agent:
             trace=trace,
         )
         conn.execute(
-            insert(risk_log).values(
-                user_id=user_id,
-                episode_id=episode_id,
-                ts=now,
-                draft_total_score=decision.draft_total_score,
-                final_score=decision.final_score,
-                action=decision.action.value,
-                scores=json.dumps(decision.assessment.scores()),
-                details=json.dumps(risk_details(decision)),
-            )
+            _INSERT_RISK,
+            {
+                "user_id": user_id,
+                "episode_id": episode_id,
+                "ts": now,
+                "draft_total_score": decision.draft_total_score,
+                "final_score": decision.final_score,
+                "action": decision.action.value,
+                "scores": json.dumps(decision.assessment.scores()),
+                "details": json.dumps(risk_details(decision)),
+            },
         )
         changes = apply_facts(conn, user_id, episode_id, facts, now)
         store_turn_vectors(conn, user_id, episode_id, changes, vectors)
@@ -303,15 +304,20 @@ class Agent:
         return episode_id, changes, touched
 
 
+# The statements of every turn's write, built once (building one anew cost as much as
+# running it).
+_INSERT_RISK = insert(risk_log)
+_LATEST_TS = (
+    select(episodes.c.ts)
+    .where(episodes.c.user_id == bindparam("user_id"))
+    .order_by(episodes.c.id.desc())
+    .limit(1)
+)
+
+
 def _latest_ts(conn: Connection, user_id: str) -> datetime | None:
-    """When the user's newest episode was stored (one probe of ix_episodes_user_id_id)."""
-    query = (
-        select(episodes.c.ts)
-        .where(episodes.c.user_id == user_id)
-        .order_by(episodes.c.id.desc())
-        .limit(1)
-    )
-    latest: datetime | None = conn.execute(query).scalar()
+    """When the user's newest episode was stored (one probe of the user's id index)."""
+    latest: datetime | None = conn.execute(_LATEST_TS, {"user_id": user_id}).scalar()
     return latest
 
 

@@ -181,5 +181,8 @@ def test_term_search_checks_the_owner_when_index_tags_collide(store: Store) -> N
         )
     with store.read() as conn:
         hits = store.search.search_episode_terms(conn, "ana", ["red", "secret"], 10)
+        # With the caller's own reading of the user's ids (recall's timeline) instead.
+        given = store.search.search_episode_terms(conn, "ana", ["red", "secret"], 10, owned={mine})
     assert [[i for i, _ in term] for term in hits] == [[mine], []]
+    assert [[i for i, _ in term] for term in given] == [[mine], []]
     assert [m.id for m in _ask(store, "ana", "red kite secret")] == [mine]

@@ -41,8 +41,9 @@ EXPECTED: dict[
             ("trace", TEXT, 0, 0),
         ],
         set(),
-        # ix_episodes_id: SQLite only (migration 0004), for the orphan count's merge.
-        {"ix_episodes_id", "ix_episodes_ts", "ix_episodes_user_id_id"},
+        # SQLite only: ix_episodes_id (migration 0004), for the orphan count's merge;
+        # ix_episodes_user_timeline (0005), covering the timeline that recall reads.
+        {"ix_episodes_id", "ix_episodes_ts", "ix_episodes_user_id_id", "ix_episodes_user_timeline"},
     ),
     "risk_log": (
         [

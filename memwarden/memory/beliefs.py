@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from ..errors import ConcurrencyConflict
 from ..store.schema import belief_history, belief_sources, memory_vectors, semantic_beliefs
@@ -88,25 +88,31 @@ def _belief(row: Any) -> Belief:
     )
 
 
+# The reads every turn makes, built once (statement building cost as much as the query).
+_MINE = semantic_beliefs.c.user_id == bindparam("user_id")
+_LIST = (
+    select(semantic_beliefs)
+    .where(_MINE)
+    .order_by(semantic_beliefs.c.updated_at.desc(), semantic_beliefs.c.id.desc())
+)
+_BY_ID = select(semantic_beliefs).where(
+    _MINE, semantic_beliefs.c.id.in_(bindparam("ids", expanding=True))
+)
+_BY_KEY = select(semantic_beliefs).where(
+    _MINE, semantic_beliefs.c.key.in_(bindparam("keys", expanding=True))
+)
+
+
 def list_beliefs(conn: Connection, user_id: str) -> list[Belief]:
     """All the user's beliefs, most recently updated first."""
-    rows = conn.execute(
-        select(semantic_beliefs)
-        .where(semantic_beliefs.c.user_id == user_id)
-        .order_by(semantic_beliefs.c.updated_at.desc(), semantic_beliefs.c.id.desc())
-    )
-    return [_belief(r) for r in rows]
+    return [_belief(r) for r in conn.execute(_LIST, {"user_id": user_id})]
 
 
 def get_beliefs(conn: Connection, user_id: str, ids: Sequence[int]) -> dict[int, Belief]:
     """The user's beliefs among ``ids``, keyed by id."""
     if not ids:
         return {}
-    rows = conn.execute(
-        select(semantic_beliefs).where(
-            semantic_beliefs.c.user_id == user_id, semantic_beliefs.c.id.in_(list(ids))
-        )
-    )
+    rows = conn.execute(_BY_ID, {"user_id": user_id, "ids": list(ids)})
     return {r.id: _belief(r) for r in rows}
 
 
@@ -115,11 +121,7 @@ def beliefs_by_key(conn: Connection, user_id: str, keys: Iterable[str]) -> dict[
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(semantic_beliefs).where(
-            semantic_beliefs.c.user_id == user_id, semantic_beliefs.c.key.in_(wanted)
-        )
-    )
+    rows = conn.execute(_BY_KEY, {"user_id": user_id, "keys": wanted})
     return {r.key: _belief(r) for r in rows}
 
 

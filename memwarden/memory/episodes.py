@@ -86,23 +86,27 @@ def insert_episode(
 ) -> int:
     """Insert one episode (its full-text entry follows in the same transaction)."""
     result = conn.execute(
-        insert(episodes)
-        .values(
-            user_id=user_id,
-            ts=ts,
-            user_input=user_input,
-            draft=draft,
-            reply=reply,
-            action=action,
-            draft_total_score=draft_total_score,
-            final_score=final_score,
-            occurred_at=occurred_at,
-            meta=json.dumps(dict(meta)) if meta else None,
-            trace=json.dumps(dict(trace)) if trace is not None else None,
-        )
-        .returning(episodes.c.id)
+        _INSERT,
+        {
+            "user_id": user_id,
+            "ts": ts,
+            "user_input": user_input,
+            "draft": draft,
+            "reply": reply,
+            "action": action,
+            "draft_total_score": draft_total_score,
+            "final_score": final_score,
+            "occurred_at": occurred_at,
+            "meta": json.dumps(dict(meta)) if meta else None,
+            "trace": json.dumps(dict(trace)) if trace is not None else None,
+        },
     )
     return int(result.scalar_one())
+
+
+# Built once: every turn inserts an episode, and building the statement anew (values,
+# its cache key) cost as much as executing it.
+_INSERT = insert(episodes).returning(episodes.c.id)
 
 
 def get_episode(conn: Connection, user_id: str, episode_id: int) -> Episode | None:

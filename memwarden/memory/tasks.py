@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..errors import InputError, NotFound
 from ..store.schema import task_events, tasks
@@ -189,10 +189,16 @@ def get_task(conn: Connection, user_id: str, task_id: int) -> Task | None:
 
 def list_tasks(conn: Connection, user_id: str, status: str | None = None) -> list[Task]:
     """The user's tasks, oldest first, optionally of one status."""
-    query = select(tasks).where(tasks.c.user_id == user_id)
-    if status is not None:
-        query = query.where(tasks.c.status == status)
-    return [_task(r) for r in conn.execute(query.order_by(tasks.c.id))]
+    if status is None:
+        rows = conn.execute(_ALL, {"user_id": user_id})
+    else:
+        rows = conn.execute(_OF_STATUS, {"user_id": user_id, "status": status})
+    return [_task(r) for r in rows]
+
+
+# Built once: every turn lists the user's open tasks.
+_ALL = select(tasks).where(tasks.c.user_id == bindparam("user_id")).order_by(tasks.c.id)
+_OF_STATUS = _ALL.where(tasks.c.status == bindparam("status"))
 
 
 def set_status(

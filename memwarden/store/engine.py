@@ -90,6 +90,7 @@ def _sqlite_engine(database: str, settings: Settings) -> Engine:
         **kwargs,
     )
     busy = settings.busy_timeout_ms
+    mmap_bytes = settings.sqlite_mmap_mb * 1024 * 1024
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -103,6 +104,8 @@ def _sqlite_engine(database: str, settings: Settings) -> Engine:
         cur.execute("PRAGMA synchronous = NORMAL")
         # Deleted content is overwritten with zeros on disk, not just unlinked.
         cur.execute("PRAGMA secure_delete = ON")
+        # Pages read through the mapping skip a copy into SQLite's page cache.
+        cur.execute(f"PRAGMA mmap_size = {int(mmap_bytes)}")
         cur.close()
         # The full-text triggers call this function (see textindex.py).
         textindex.register(dbapi_conn)

@@ -8,7 +8,7 @@ speed) and by the owning row (for correctness).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Protocol
 
 from sqlalchemy import Connection, text
@@ -34,10 +34,20 @@ class SearchBackend(Protocol):
         ...
 
     def search_episode_terms(
-        self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
+        self,
+        conn: Connection,
+        user_id: str,
+        terms: Sequence[str],
+        limit: int,
+        owned: Container[int] | None = None,
     ) -> list[list[tuple[int, float]]]:
         """For each term (a word, or a phrase of words), the user's episodes matching it
-        as (episode id, score), best first: one list per term, in the order given."""
+        as (episode id, score), best first: one list per term, in the order given.
+
+        ``owned``, if given, holds every id of the user's episodes as read in this
+        transaction (recall's timeline); a backend may check each hit's owner against
+        it instead of against the table.
+        """
         ...
 
     def optimize(self, conn: Connection) -> None:
@@ -95,14 +105,20 @@ class SqliteSearch:
     )
 
     def search_episode_terms(
-        self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
+        self,
+        conn: Connection,
+        user_id: str,
+        terms: Sequence[str],
+        limit: int,
+        owned: Container[int] | None = None,
     ) -> list[list[tuple[int, float]]]:
         # One query per term, straight on the driver's cursor (in the connection's
         # transaction): recall runs several per turn, and SQLAlchemy's statement and row
         # handling cost as much as the index lookups (docs/benchmarks.md, ## Recall).
         # The tag scopes each term's query to the user's postings; the owner of every
         # hit is then checked once for all terms, instead of a join per term (a third
-        # of each term's cost).
+        # of each term's cost): against ``owned`` if the caller read the user's ids,
+        # else against the table.
         found: list[list[tuple[int, float]]] = []
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
@@ -114,12 +130,13 @@ class SqliteSearch:
                     continue
                 rows = cursor.execute(self._TERM_SQL, (fts5_phrase(phrase), limit + 10))
                 found.append([(int(r[0]), float(r[1])) for r in rows])
-            hits = sorted({i for rows in found for i, _ in rows})
-            owned = (
-                {r[0] for r in cursor.execute(self._OWNED_SQL, (json.dumps(hits), user_id))}
-                if hits
-                else set()
-            )
+            if owned is None:
+                hits = sorted({i for rows in found for i, _ in rows})
+                owned = (
+                    {r[0] for r in cursor.execute(self._OWNED_SQL, (json.dumps(hits), user_id))}
+                    if hits
+                    else set()
+                )
         finally:
             cursor.close()
         return [[(i, score) for i, score in rows if i in owned][:limit] for rows in found]
@@ -171,8 +188,15 @@ class PostgresSearch:
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def search_episode_terms(
-        self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
+        self,
+        conn: Connection,
+        user_id: str,
+        terms: Sequence[str],
+        limit: int,
+        owned: Container[int] | None = None,
     ) -> list[list[tuple[int, float]]]:
+        # Each query filters by the owner itself (the row's user_id), so ``owned`` adds
+        # nothing here.
         out: list[list[tuple[int, float]]] = []
         for term in terms:
             words = tokens(term)
