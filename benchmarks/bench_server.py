@@ -247,11 +247,13 @@ def group_cpu_seconds(pgid: int) -> float:
     return total
 
 
-def serve(db: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def serve(db: Path, workers: int, lexical: bool = False) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     env = {**os.environ, "MEMWARDEN_RATE_LIMIT_PER_S": "0", "MEMWARDEN_LOG_LEVEL": "WARNING"}
+    if lexical:
+        env["MEMWARDEN_EMBEDDINGS"] = "false"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -285,6 +287,23 @@ def serve(db: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit("the server did not start")
 
 
+def _recall_mode(lexical: bool) -> str:
+    """What recall the server runs: hybrid only with the extra installed and not turned off."""
+    if lexical:
+        return "lexical (embeddings off)"
+    from memwarden.memory.embeddings import (
+        EmbeddingsUnavailable,
+        ModelIntegrityError,
+        load_embedder,
+    )
+
+    try:
+        load_embedder()
+    except (EmbeddingsUnavailable, ModelIntegrityError):  # the server falls back too
+        return "lexical (the [embeddings] extra is not installed)"
+    return "hybrid (MiniLM embeddings + full text)"
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -305,7 +324,7 @@ def run(
     work = Path(f"/tmp/memwarden-bench-server-work-{os.getpid()}.db")
     clients = args.clients if mode != "single" else 1
     keys, ids = prepare(cache, work, clients)
-    proc, port = serve(work, workers)
+    proc, port = serve(work, workers, args.lexical)
     try:
         asyncio.run(load(port, keys, ids, endpoint, 200, 3, None))  # warm-up
         server_cpu, own_cpu = group_cpu_seconds(proc.pid), time.process_time()
@@ -348,6 +367,12 @@ def main() -> None:
     parser.add_argument("--modes", default="single,closed,paced")
     parser.add_argument("--endpoints", default="turns,trace")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument(
+        "--lexical",
+        action="store_true",
+        help="serve with MEMWARDEN_EMBEDDINGS=false (recall as without the [embeddings] "
+        "extra, as the CI install has it); default: hybrid where the extra is installed",
+    )
     args = parser.parse_args()
     # SIGTERM (or a timeout) still stops the server: run()'s finally does it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -358,6 +383,7 @@ def main() -> None:
     print(describe())
     print(
         f"data: {args.episodes:,} preloaded episodes over {users} users; builtin LLM; "
+        f"recall {_recall_mode(args.lexical)}; "
         f"load generator: this process (asyncio, keep-alive HTTP/1.1)"
     )
     print(
