@@ -22,7 +22,9 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", min=0, max=65535, help="Port (0: any free one)."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="Worker processes (one per core is a good start)."
+    ),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log each request."),
 ) -> None:
     """Serve the API (/v1, /openapi.json), /metrics, probes and the web console.
