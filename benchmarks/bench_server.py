@@ -288,19 +288,15 @@ def serve(db: Path, workers: int, lexical: bool = False) -> tuple[subprocess.Pop
 
 
 def _recall_mode(lexical: bool) -> str:
-    """What recall the server runs: hybrid only with the extra installed and not turned off."""
+    """What recall the server runs, decided as the server decides it (``embedder_for``
+    on settings from the same environment); a model that fails verification stops here,
+    as it would fail every turn of the server."""
     if lexical:
         return "lexical (embeddings off)"
-    from memwarden.memory.embeddings import (
-        EmbeddingsUnavailable,
-        ModelIntegrityError,
-        load_embedder,
-    )
+    from memwarden.memory.embeddings import embedder_for
 
-    try:
-        load_embedder()
-    except (EmbeddingsUnavailable, ModelIntegrityError):  # the server falls back too
-        return "lexical (the [embeddings] extra is not installed)"
+    if embedder_for(Settings()) is None:
+        return "lexical (MEMWARDEN_EMBEDDINGS is off, or the [embeddings] extra is missing)"
     return "hybrid (MiniLM embeddings + full text)"
 
 

@@ -135,10 +135,13 @@ def _work(url: str, worker: int, turns: int, start: Any, step: Any, results: Any
                 errors.append(f"worker {worker} turn {index}: {traceback.format_exc()}")
                 continue
             finally:
-                if index % 10 == 9:
-                    # A worker that died breaks the barrier; the parent reports it.
-                    with contextlib.suppress(threading.BrokenBarrierError):
+                if index % 10 == 9 and not step.broken:
+                    # A worker that died leaves the others waiting until the timeout
+                    # breaks the barrier; the run is then no longer in rounds: say so.
+                    try:
                         step.wait(timeout=120)
+                    except threading.BrokenBarrierError:
+                        errors.append(f"worker {worker} turn {index}: the rounds' barrier broke")
             if result.episode_id is not None:
                 mine[user].append(result.episode_id)
             changes = tuple(

@@ -186,3 +186,23 @@ def test_term_search_checks_the_owner_when_index_tags_collide(store: Store) -> N
     assert [[i for i, _ in term] for term in hits] == [[mine], []]
     assert [[i for i, _ in term] for term in given] == [[mine], []]
     assert [m.id for m in _ask(store, "ana", "red kite secret")] == [mine]
+
+
+def test_timeline_reloads_when_reused_ids_keep_count_and_largest_id(store: Store) -> None:
+    # SQLite reuses the ids of the newest rows once they are deleted: ana's ids go from
+    # {1, 3} to {2, 3} (same count, same largest id) while bob takes id 1.  The cached
+    # timeline, also recall's owner check of full-text hits, must not survive that.
+    from memwarden.memory.timeline import timeline
+
+    [a1] = ingest_turns(store, "ana", [Turn("first note")])
+    [x] = ingest_turns(store, "xav", [Turn("xav note")])
+    [a3] = ingest_turns(store, "ana", [Turn("second note")])
+    assert (a1, x, a3) == (1, 2, 3)
+    with store.read() as conn:
+        assert timeline(conn, "ana").ids == [1, 3]
+    with store.write() as conn:
+        conn.exec_driver_sql("DELETE FROM episodes")
+    assert ingest_turns(store, "bob", [Turn("bob note")]) == [1]
+    assert ingest_turns(store, "ana", [Turn("third"), Turn("fourth")]) == [2, 3]
+    with store.read() as conn:
+        assert timeline(conn, "ana").ids == [2, 3]

@@ -248,6 +248,19 @@ def test_store_pragmas_foreign_keys_wal_busy_timeout(store: Store) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 256 * 1024 * 1024
+
+
+def test_store_mmap_off_stays_off_for_health_reads(tmp_path: Path) -> None:
+    from memwarden.ops.figures import fast_reads
+
+    store = Store.open(Settings(db=str(tmp_path / "nomap.db"), sqlite_mmap_mb=0))
+    try:
+        with store.read() as conn:
+            fast_reads(conn)  # health's counts widen the mapping only where it is on
+            assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
+    finally:
+        store.close()
 
 
 def test_require_head_fails_on_blank_database(tmp_path: Path) -> None:

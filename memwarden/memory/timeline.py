@@ -4,8 +4,9 @@ Recall scores a turn partly by its neighbours (an answer is often the turn after
 question that names its subject), prefers what a named speaker said, and looks up the
 turns of a date the query names.  All of that needs the user's episodes in order, which
 is cheap to keep and dear to re-read, so it is cached per database and user like the
-vectors.  The cache is checked against the user's episode count and largest id (one
-probe of the ``(user_id, id)`` index); new episodes are appended, deleted ones are found
+vectors.  The cache is checked against the user's episode count, largest id and sum of
+ids (one walk of the user's ``(user_id, id)`` index range); new episodes are appended
+when those add up, deleted ones are found
 by reading the user's ids alone (the same index) and dropped, and only a cache that
 cannot be reconciled is reloaded.  The cache holds up to :data:`CACHE_EPISODES` episodes
 over all users (~200 bytes each), least recently used users first out.
@@ -13,9 +14,12 @@ over all users (~200 bytes each), least recently used users first out.
 Whether a turn's text mentions a time (for "when" questions) is decided only for the
 candidates of such a question, and remembered (:func:`time_mentions`).
 
-(An episode id is reused only if the newest episode of the whole table is deleted and
-another is written at once; the cache would then keep the deleted one's time and speaker
-for the new one until the next change.  Likewise a text rewritten in place keeps its
+(SQLite reuses an id only after the newest episodes of the whole table are deleted.
+Count, largest id and sum can then still match a changed set only by arithmetic
+coincidence; recall uses the cached ids as the owner check of its full-text hits, and
+reads every text it returns with ``user_id`` in the query, which stays the proof of
+ownership.  A user's own reused id keeps the deleted one's time and speaker here until
+the next change.  Likewise a text rewritten in place keeps its
 time mention.  Recall texts are always read fresh, so neither can bring back words that
 are gone.)
 """
@@ -73,7 +77,7 @@ _USER_WEIGHT = 16
 class Timeline:
     """The user's episodes by id: neighbours within a session, speakers and times."""
 
-    key: tuple[int, int]  # (episode count, largest id) this timeline was built from
+    key: tuple[int, int, int]  # (episode count, largest id, sum of ids) it was built from
     ids: list[int]  # ascending
     positions: dict[int, int]
     whens: list[datetime]
@@ -115,9 +119,14 @@ class Timeline:
         return [self.ids[k] for k in self.order[lo : min(hi, lo + limit)]]
 
 
-_KEY = select(func.count(), func.coalesce(func.max(episodes.c.id), 0)).where(
-    episodes.c.user_id == bindparam("user_id")
-)
+# Count, largest id and sum of ids: SQLite may reuse the ids of the newest rows after a
+# delete, so count and largest id alone can match a changed set (delete two, others
+# write, then two new ones); the sum must match too.  One walk of the user's index range.
+_KEY = select(
+    func.count(),
+    func.coalesce(func.max(episodes.c.id), 0),
+    func.coalesce(func.sum(episodes.c.id), 0),
+).where(episodes.c.user_id == bindparam("user_id"))
 _ROWS = (
     select(episodes.c.id, episodes.c.ts, episodes.c.occurred_at, episodes.c.meta)
     .where(episodes.c.user_id == bindparam("user_id"), episodes.c.id > bindparam("after"))
@@ -141,14 +150,14 @@ def timeline(conn: Connection, user_id: str) -> Timeline:
     """The user's current timeline, from the cache when it is current."""
     global _held
     cache_key = (conn.engine.url.render_as_string(hide_password=True), user_id)
-    count, last = conn.execute(_KEY, {"user_id": user_id}).one()
+    count, last, total = (int(v) for v in conn.execute(_KEY, {"user_id": user_id}).one())
     with _lock:
         cached = _cache.get(cache_key)
         if cached is not None:
             _cache.move_to_end(cache_key)
-    if cached is not None and cached.key == (int(count), int(last)):
+    if cached is not None and cached.key == (count, last, total):
         return cached
-    fresh = _load(conn, user_id, int(count), cached)
+    fresh = _load(conn, user_id, count, total, cached)
     with _lock:
         old = _cache.pop(cache_key, None)
         if old is not None:
@@ -214,10 +223,16 @@ class _Columns:
             self.sessions.append(sys.intern(str(session)) if session is not None else None)
 
 
-def _load(conn: Connection, user_id: str, count: int, previous: Timeline | None) -> Timeline:
+def _load(
+    conn: Connection, user_id: str, count: int, total: int, previous: Timeline | None
+) -> Timeline:
     after = previous.ids[-1] if previous is not None and previous.ids else 0
     rows = conn.execute(_ROWS, {"user_id": user_id, "after": after}).all()
-    if previous is not None and len(previous.ids) + len(rows) == count:
+    if (
+        previous is not None
+        and len(previous.ids) + len(rows) == count
+        and previous.key[2] + sum(int(r[0]) for r in rows) == total
+    ):
         return _appended(previous, rows)
     if previous is not None and previous.ids:
         # Something was deleted: keep the cached episodes that are still there.
@@ -246,7 +261,7 @@ def _joined(columns: _Columns, k: int) -> bool:
 def _built(columns: _Columns, timed: dict[int, bool]) -> Timeline:
     ids, whens = columns.ids, columns.whens
     return Timeline(
-        key=(len(ids), ids[-1] if ids else 0),
+        key=(len(ids), ids[-1] if ids else 0, sum(ids)),
         ids=ids,
         positions={i: k for k, i in enumerate(ids)},
         whens=whens,
@@ -276,7 +291,7 @@ def _appended(previous: Timeline, rows: Sequence[Any]) -> Timeline:
         bisect.insort(order, k, key=lambda j: (whens[j], j))
     names = previous.speaker_names | {s.lower() for s in columns.speakers[start:] if s}
     return Timeline(
-        key=(len(ids), ids[-1] if ids else 0),
+        key=(len(ids), ids[-1] if ids else 0, previous.key[2] + sum(ids[start:])),
         ids=ids,
         positions=positions,
         whens=whens,

@@ -55,13 +55,19 @@ GROWTH_TABLES: tuple[tuple[Table, str], ...] = (
 
 
 def fast_reads(conn: Connection) -> None:
-    """Let SQLite read the file through mmap on this connection (its own setting).
+    """Let SQLite read up to 1 GiB of the file through mmap on this connection, unless
+    mapping is turned off (``Settings.sqlite_mmap_mb = 0``).
 
     The orphan counts read every referencing row and probe or merge with its parent's
     key; with mmap a page costs a memory access instead of a read() call (health's
     counts on a million episodes: 325 instead of 388 ms of CPU, docs/benchmarks.md).
     """
-    if conn.dialect.name == "sqlite":
+    if conn.dialect.name != "sqlite":
+        return
+    current = int(conn.exec_driver_sql("PRAGMA mmap_size").scalar_one())
+    # 0 is the operator's ``sqlite_mmap_mb = 0`` (mapping off): keep it so.  The wider
+    # mapping stays with the pooled connection, which is harmless.
+    if 0 < current < MMAP_BYTES:
         conn.exec_driver_sql(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 

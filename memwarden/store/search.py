@@ -2,7 +2,8 @@
 
 Domain code hands over plain terms (already normalised words); each backend turns them
 into its own query language.  Every query is scoped by user twice: in the index (for
-speed) and by the owning row (for correctness).
+speed) and by the owning row (for correctness), or, for the term-by-term episode search,
+by the set of the user's ids the caller has just read (``owned``).
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ class SearchBackend(Protocol):
         """For each term (a word, or a phrase of words), the user's episodes matching it
         as (episode id, score), best first: one list per term, in the order given.
 
-        ``owned``, if given, holds every id of the user's episodes as read in this
-        transaction (recall's timeline); a backend may check each hit's owner against
-        it instead of against the table.
+        ``owned``, if given, holds the ids of the user's episodes as the caller knows
+        them (recall's timeline cache, checked in this transaction against the user's
+        count, largest id and sum of ids); a backend may check each hit's owner against
+        it instead of against the table.  Recall re-reads every text it returns with the
+        user in the query, so a stale set could sway a ranking, never show a text.
         """
         ...
 
