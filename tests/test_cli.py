@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from memwarden.store.migrate import head_revision
 
+from .cli import run_cli
+
 
 def _run(*args: str, db: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
-    env["MEMWARDEN_DB"] = str(db)
-    return subprocess.run(
-        [sys.executable, "-m", "memwarden", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=input,
-        timeout=60,
-    )
+    return run_cli(*args, env={"MEMWARDEN_DB": str(db)}, input=input, timeout=60)
 
 
 def test_turn_json_prints_one_document_and_logs_to_stderr(db_path: Path) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -25,6 +23,7 @@ from memwarden.settings import Settings
 from memwarden.store import Store
 from memwarden.store.migrate import upgrade
 
+from .cli import run_cli
 from .postgres import fresh_database
 
 pytestmark = pytest.mark.postgres
@@ -208,14 +207,7 @@ def test_copy_bad_arguments_raise_clear_errors(source: Path, tmp_path: Path) -> 
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
-    return subprocess.run(
-        [sys.executable, "-m", "memwarden", "db", "copy", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_cli("db", "copy", *args)
 
 
 def test_cli_copy_prints_report_and_exits_zero(source: Path, target: str) -> None:

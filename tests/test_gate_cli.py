@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from .cli import run_cli
 
 CASES = Path(__file__).with_name("gate_cases.jsonl")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
-    return subprocess.run(
-        [sys.executable, "-m", "memwarden", "eval", "gate", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_cli("eval", "gate", *args)
 
 
 def test_none_cli_json_is_one_document(tmp_path: Path) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +14,7 @@ from memwarden.cli import app
 from memwarden.governance import DISABLED_MESSAGE, Governance
 from memwarden.settings import Settings
 
+from .cli import run_cli
 from .engines import TestDatabase
 from .test_governance_helpers import last_line, reset_logging, seed_log
 
@@ -179,17 +178,8 @@ def test_cli_subcommands_share_the_code_path(settings: Settings, db: TestDatabas
 
 
 def test_turn_json_governance_command_has_turn_shape(db: TestDatabase) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMWARDEN_")}
-    env["MEMWARDEN_DB"] = db.url
-
     def turn(text: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "memwarden", "turn", "-u", "ana", text, "--json"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        return run_cli("turn", "-u", "ana", text, "--json", env={"MEMWARDEN_DB": db.url})
 
     first = turn("I live in Porto.")
     assert first.returncode == 0, first.stderr
