@@ -5,8 +5,10 @@
 Builds (once, cached under /tmp) a database of N episodes across U users through the
 real schema and triggers: one user with 100,000 episodes, 100 users with exactly 1,000,
 the rest spread over the others, interleaved in time; every episode has a realistic
-trace (3 recalled memories) and a risk_log row, and every user has beliefs with history
-and sources, and tasks with events.  The measurements run on a copy, so the cache stays
+trace (3 recalled memories, recorded in ``episode_recalls`` as a turn records them) and
+a risk_log row, both with ids in per-user blocks as the store hands them out
+(``store/blocks.py``), and every user has beliefs with history and sources, and tasks
+with events.  The measurements run on a copy, so the cache stays
 pristine.  It prints the machine, the data size, and p50/p95/p99 of:
 
 - /trace (random episodes of random users);
@@ -40,6 +42,7 @@ from memwarden.governance import Governance
 from memwarden.logs import configure_logging
 from memwarden.settings import Settings
 from memwarden.store import Store, textindex
+from memwarden.store.blocks import next_in_block
 from memwarden.store.engine import sqlite_module
 
 from .machine import describe
@@ -77,6 +80,7 @@ def build(path: Path, n_episodes: int, n_users: int, big: int, seed: int = 7) ->
     rng.shuffle(order)
     users = [f"user{u:04d}" for u in range(n_users)]
     start = datetime(2026, 1, 1)
+    ids = block_ids(order)
 
     conn = sqlite_module().connect(str(tmp))
     textindex.register(conn)
@@ -85,6 +89,7 @@ def build(path: Path, n_episodes: int, n_users: int, big: int, seed: int = 7) ->
     recent: dict[int, list[tuple[int, str]]] = {}
     batch_e: list[tuple[Any, ...]] = []
     batch_r: list[tuple[Any, ...]] = []
+    batch_refs: list[tuple[Any, ...]] = []  # what each turn recalled, as the agent records it
     t0 = time.perf_counter()
 
     def flush() -> None:
@@ -95,16 +100,22 @@ def build(path: Path, n_episodes: int, n_users: int, big: int, seed: int = 7) ->
             batch_e,
         )
         conn.executemany(
-            "INSERT INTO risk_log (user_id, episode_id, ts, draft_total_score, final_score, "
-            "action, scores, details) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO risk_log (id, user_id, episode_id, ts, draft_total_score, "
+            "final_score, action, scores, details) VALUES (?,?,?,?,?,?,?,?,?)",
             batch_r,
+        )
+        conn.executemany(
+            "INSERT INTO episode_recalls (episode_id, user_id, kind, ref_id) "
+            "VALUES (?,?,'episode',?)",
+            batch_refs,
         )
         conn.execute("COMMIT")
         batch_e.clear()
         batch_r.clear()
+        batch_refs.clear()
 
     for i, u in enumerate(order):
-        episode_id = i + 1
+        episode_id = ids[i]
         user = users[u]
         ts = (start + timedelta(seconds=i * 3)).isoformat(sep=" ", timespec="microseconds")
         a, b = rng.choice(WORDS), rng.choice(WORDS)
@@ -159,6 +170,7 @@ def build(path: Path, n_episodes: int, n_users: int, big: int, seed: int = 7) ->
         )
         batch_r.append(
             (
+                episode_id,  # the same block rule over the same users gives the same ids
                 user,
                 episode_id,
                 ts,
@@ -169,6 +181,7 @@ def build(path: Path, n_episodes: int, n_users: int, big: int, seed: int = 7) ->
                 json.dumps(details),
             )
         )
+        batch_refs.extend((episode_id, user, m["id"]) for m in recalled)
         mine.append((episode_id, text))
         if len(mine) > 20:
             mine.pop(0)
@@ -179,7 +192,7 @@ def build(path: Path, n_episodes: int, n_users: int, big: int, seed: int = 7) ->
             print(f"  {done:,} episodes ({rate:,.0f}/s)", file=sys.stderr, flush=True)
     if batch_e:
         flush()
-    _beliefs_and_tasks(conn, users, order, rng, start)
+    _beliefs_and_tasks(conn, users, order, ids, rng, start)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     store = Store.open(Settings(db=str(tmp)))
@@ -194,15 +207,33 @@ def build(path: Path, n_episodes: int, n_users: int, big: int, seed: int = 7) ->
     os.replace(tmp, path)
 
 
+def block_ids(order: list[int]) -> list[int]:
+    """The ids the store hands out (``store/blocks.py``) to turns of users in ``order``."""
+    newest: dict[int, int] = {}
+    top = 0
+    out = []
+    for u in order:
+        episode_id = next_in_block(newest.get(u), top)
+        newest[u] = episode_id
+        top = max(top, episode_id)
+        out.append(episode_id)
+    return out
+
+
 def _beliefs_and_tasks(
-    conn: Any, users: list[str], order: list[int], rng: random.Random, start: datetime
+    conn: Any,
+    users: list[str],
+    order: list[int],
+    episode_ids: list[int],
+    rng: random.Random,
+    start: datetime,
 ) -> None:
     """10 beliefs (2 history entries, 2 sources each) and 3 tasks (2 events each) a user."""
     first_ids: dict[int, list[int]] = {}
-    for i, u in enumerate(order):
+    for u, episode_id in zip(order, episode_ids, strict=True):
         ids = first_ids.setdefault(u, [])
         if len(ids) < 40:
-            ids.append(i + 1)
+            ids.append(episode_id)
     ts = start.isoformat(sep=" ", timespec="microseconds")
     conn.execute("BEGIN")
     belief_id = task_id = 0
@@ -446,7 +477,9 @@ def main() -> None:
         export_child(*args.child_export)
         return
 
-    cache = args.db or Path(f"/tmp/memwarden-bench-gov-{args.episodes}-{args.users}-{args.big}.db")
+    cache = args.db or Path(
+        f"/tmp/memwarden-bench-gov-{args.episodes}-{args.users}-{args.big}-v2.db"  # v2: blocks
+    )
     if not cache.exists():
         t0 = time.perf_counter()
         build(cache, args.episodes, args.users, args.big)

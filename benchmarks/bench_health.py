@@ -6,7 +6,8 @@
 The database is built once into ``--dir`` (reused while its episode count matches; a
 database behind the migration head is upgraded, as production's would be, then
 analyzed): ``--episodes`` turns by 2,000 users spread evenly over the last 30 days, one
-risk_log row each (1 % REWRITE, 0.1 % BLOCK), 10 % as many beliefs, tasks and governance
+risk_log row each (1 % REWRITE, 0.1 % BLOCK) and a trace recalling the user's three
+turns before it (``episode_recalls``), 10 % as many beliefs, tasks and governance
 calls, an embedding row per episode and belief, and a structured log rotated like the
 real one.  It then times, best of ``--runs``, wall and CPU:
 
@@ -37,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from memwarden.clock import utcnow
 from memwarden.ops.health import collect_health
@@ -87,7 +89,19 @@ def build(path: Path, n: int, log_file: Path) -> None:
     raw.execute("PRAGMA journal_mode=WAL")
     raw.execute("PRAGMA synchronous=OFF")
     cur = raw.cursor()
-    trace = json.dumps({"recalled": [], "drafts": ["x" * 60], "timings_ms": {"draft_ms": 1.0}})
+
+    def trace(i: int) -> str:
+        return json.dumps(
+            {
+                "recalled": [{"kind": "episode", "id": e, "score": 1.0} for e in earlier(i)],
+                "drafts": ["x" * 60],
+                "timings_ms": {"draft_ms": 1.0},
+            }
+        )
+
+    def earlier(i: int) -> list[int]:
+        """A turn recalls the user's three turns before it (``episode_recalls`` rows)."""
+        return [e for e in (i - USERS, i - 2 * USERS, i - 3 * USERS) if e > 0]
 
     def episodes() -> Iterator[tuple[object, ...]]:
         for i in range(1, n + 1):
@@ -110,7 +124,7 @@ def build(path: Path, n: int, log_file: Path) -> None:
                 action,
                 score,
                 0.0,
-                trace,
+                trace(i),
             )
 
     t = time.perf_counter()
@@ -124,6 +138,11 @@ def build(path: Path, n: int, log_file: Path) -> None:
             "INSERT INTO risk_log (user_id, episode_id, ts, draft_total_score, final_score, "
             "action, scores, details) VALUES (?,?,?,?,?,?,'{}','{}')",
             [(r[1], r[0], r[2], r[7], 0.0, r[6]) for r in batch],
+        )
+        cur.executemany(
+            "INSERT INTO episode_recalls (episode_id, user_id, kind, ref_id) "
+            "VALUES (?,?,'episode',?)",
+            [(r[0], r[1], e) for r in batch for e in earlier(cast(int, r[0]))],
         )
     print(f"  episodes + risk_log: {time.perf_counter() - t:.1f}s", file=sys.stderr)
     tenth = max(n // 10, 1)
@@ -338,7 +357,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
-    db = args.dir / f"health_{args.episodes}.db"
+    # v2: each turn recalls three earlier ones (3 episode_recalls rows an episode).
+    db = args.dir / f"health_{args.episodes}_v2.db"
     log_file = args.dir / f"health_{args.episodes}.log"
     if not args.rebuild and db.exists():
         existing = Store.open(Settings(db=str(db)), migrate=False)

@@ -33,11 +33,13 @@ from .memory.facts import Fact
 from .memory.indexing import TurnVectors, embed_turn_later, store_turn_vectors
 from .memory.llm_extract import LLMExtractor
 from .memory.recall import RecalledMemory, recall
+from .memory.references import record_recalls
 from .memory.taskbook import TaskBook
 from .memory.taskbook import register_commands as register_task_commands
 from .memory.tasks import Task
 from .settings import Settings
 from .store import Store
+from .store.blocks import next_id
 from .store.schema import episodes, risk_log
 from .turn import TurnResult
 
@@ -281,9 +283,11 @@ class Agent:
             final_score=decision.final_score,
             trace=trace,
         )
+        risk_id = next_id(conn, risk_log, user_id)
         conn.execute(
             _INSERT_RISK,
             {
+                **({} if risk_id is None else {"id": risk_id}),
                 "user_id": user_id,
                 "episode_id": episode_id,
                 "ts": now,
@@ -294,6 +298,7 @@ class Agent:
                 "details": json.dumps(risk_details(decision)),
             },
         )
+        record_recalls(conn, user_id, episode_id, ((m.kind, m.id) for m in recalled))
         changes = apply_facts(conn, user_id, episode_id, facts, now)
         store_turn_vectors(conn, user_id, episode_id, changes, vectors)
         touched = (

@@ -118,11 +118,12 @@ def test_delete_episode_text_is_nowhere_not_even_on_disk(agent: Agent, db: TestD
             user: agent.store.search.search_episodes(conn, user, [MARKER], 5)
             for user in ("ana", "bob")
         }
+    [(bobs,)] = db.rows("SELECT id FROM episodes WHERE user_id = 'bob'")
     assert {user: [h[0] for h in found] for user, found in hits.items()} == {
         "ana": [],
-        "bob": [6],
+        "bob": [bobs],
     }
-    assert agent.governance.delete_episode("bob", 6).ok
+    assert agent.governance.delete_episode("bob", bobs).ok
     if db.is_sqlite:  # not on disk either (PostgreSQL keeps dead tuples until VACUUM)
         data = db.disk_bytes()
         assert MARKER.encode() not in data and TAIL not in data

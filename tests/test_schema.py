@@ -176,6 +176,11 @@ EXPECTED["memory_vectors"] = (
     },
     {"ix_memory_vectors_user_id_id", "ux_memory_vectors_episode_id", "ux_memory_vectors_belief_id"},
 )
+EXPECTED["episode_recalls"] = (  # WITHOUT ROWID: the primary key is the table
+    [("episode_id", INT, 1, 1), UID, ("kind", "VARCHAR(8)", 1, 2), ("ref_id", INT, 1, 3)],
+    {("episode_id", "episodes", "id", "CASCADE")},
+    {"ix_episode_recalls_user_id_ref", "sqlite_autoindex_episode_recalls_1"},
+)
 FULLTEXT = {
     "episodes_fts": ["body"],
     "semantic_beliefs_fts": ["body"],

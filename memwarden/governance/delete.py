@@ -10,7 +10,8 @@ Deleting an episode removes, in one write transaction (all or nothing):
 - the episode's link from tasks (``tasks.source_episode_id``, ``task_events.episode_id``
   become NULL).  The tasks themselves stay: their titles are the user's explicit
   requests, managed with ``/task``;
-- verbatim copies of its text in later episodes that recalled it (see :mod:`.redact`);
+- verbatim copies of its text in later episodes that recalled it (see :mod:`.redact`),
+  and the ``episode_recalls`` rows that point at it or at the beliefs deleted with it;
 - the episode row, and by trigger its full-text entry (FTS5 ``secure-delete`` is on, so
   the tokens leave the index at once).
 
@@ -31,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import NotFound
 from ..memory.facts import statement_for
+from ..memory.references import BELIEF, EPISODE, forget_references
 from ..store import lock_user
 from .redact import redact_later_episodes
 from .results import BeliefRef, CheckpointStatus, TaskRef
@@ -131,7 +133,9 @@ def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDe
         reverted_beliefs=[b.id for b in done.beliefs_detached if b.reverted],
         removed_values=removed_values,
     )
-    conn.execute(_DELETE_EPISODE, params)
+    forget_references(conn, user_id, EPISODE, [episode_id])
+    forget_references(conn, user_id, BELIEF, [b.id for b in done.beliefs_deleted])
+    conn.execute(_DELETE_EPISODE, params)  # its own episode_recalls rows go by cascade
     return done
 
 
@@ -257,6 +261,7 @@ def delete_belief(conn: Connection, user_id: str, belief_id: int) -> BeliefDelet
     history = _rowcount(conn.execute(_DELETE_HISTORY, params))
     conn.execute(_DELETE_SOURCES, params)
     conn.execute(_DELETE_BELIEF, params)
+    forget_references(conn, user_id, BELIEF, [belief_id])
     return BeliefDeletion(belief_id, str(row[0]), history, sources)
 
 

@@ -2,8 +2,9 @@
 
 A turn's trace stores the memories it recalled, text included, and the built-in
 responder may quote a recalled episode in its reply.  So when an episode is deleted,
-every later episode of the user whose trace recalled it (or recalled a belief that the
-delete removed or reverted) is rewritten: the recalled entry loses its text and is
+every later episode of the user whose turn recalled it (or recalled a belief that the
+delete removed or reverted; ``episode_recalls`` records what each turn recalled) is
+rewritten: the recalled entry loses its text and is
 marked ``"deleted": true``, and verbatim copies of the deleted text (and of the belief
 values it introduced) in that episode's drafts, reply, trace and risk details become
 ``[deleted]``.  A paraphrase by an external LLM cannot be recognised; see the README.
@@ -16,9 +17,9 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
-from ..store.engine import sqlite_version
+from ..memory.references import recalling_episodes
 
 __all__ = ["REDACTED", "quote_forms", "redact_later_episodes"]
 
@@ -85,7 +86,7 @@ def redact_later_episodes(
     redactor = _Redactor(forms, values)
     beliefs = set(deleted_beliefs) | set(reverted_beliefs)
     changed: list[int] = []
-    for row in _candidates(conn, user_id, episode_id, beliefs, forms[-1]):
+    for row in _candidates(conn, user_id, episode_id, beliefs):
         later_id, draft, reply, trace = int(row[0]), str(row[1]), str(row[2]), row[3]
         new_trace = trace
         if trace is not None:
@@ -119,62 +120,20 @@ def redact_later_episodes(
 
 
 def _candidates(
-    conn: Connection, user_id: str, episode_id: int, beliefs: Collection[int], needle: str
+    conn: Connection, user_id: str, episode_id: int, beliefs: Collection[int]
 ) -> Sequence[Any]:
-    """Later episodes of the user whose trace recalled the episode or one of ``beliefs``.
-
-    SQLite parses the traces in C (``json_each``); a trace that is not valid JSON is a
-    candidate when it contains the deleted text at all.
-    """
-    escaped = json.dumps(needle)[1:-1]
-    params = {"u": user_id, "e": episode_id, "needle": needle, "escaped": escaped}
-    if conn.dialect.name != "sqlite" or sqlite_version() < (3, 38):
-        rows = conn.execute(
-            text(
-                "SELECT id, draft, reply, trace FROM episodes "
-                "WHERE user_id = :u AND id > :e AND trace IS NOT NULL ORDER BY id"
-            ),
-            params,
-        ).all()
-        return [r for r in rows if _recalls(str(r[3]), episode_id, beliefs, needle)]
-    ids = [episode_id, *sorted(int(b) for b in beliefs)]
-    belief_list = ",".join(str(i) for i in ids[1:]) or "NULL"
-    # A cheap filter first: a trace that recalled id N contains the digits of N (or, if
-    # it is not valid JSON, the deleted text); only those traces are parsed.
-    prefilter = " OR ".join(f"instr(trace, '{i}') > 0" for i in ids)
-    return conn.execute(
-        text(
-            "SELECT id, draft, reply, trace FROM episodes "
-            "WHERE user_id = :u AND id > :e AND trace IS NOT NULL "
-            f"AND ({prefilter} OR instr(trace, :needle) > 0 OR instr(trace, :escaped) > 0) "
-            "AND CASE WHEN json_valid(trace) THEN EXISTS ("
-            "  SELECT 1 FROM json_each(trace, '$.recalled') AS m "
-            "  WHERE CASE WHEN m.type = 'object' THEN "
-            "    (json_extract(m.value, '$.kind') = 'episode' "
-            "     AND json_extract(m.value, '$.id') = :e) "
-            "    OR (json_extract(m.value, '$.kind') = 'belief' "
-            f"        AND json_extract(m.value, '$.id') IN ({belief_list})) "
-            "  ELSE 0 END) "
-            "ELSE instr(trace, :needle) > 0 OR instr(trace, :escaped) > 0 END ORDER BY id"
-        ),
-        params,
-    ).all()
+    """Later episodes of the user whose turn recalled the episode or one of ``beliefs``
+    (``episode_recalls``, written with each turn: an index lookup, however long the
+    user's history)."""
+    ids = recalling_episodes(conn, user_id, episode_id, beliefs)
+    if not ids:
+        return []
+    return conn.execute(_LATER, {"u": user_id, "ids": ids}).all()
 
 
-def _recalls(raw: str, episode_id: int, beliefs: Collection[int], needle: str) -> bool:
-    try:
-        trace = json.loads(raw)
-    except ValueError:
-        return needle in raw or json.dumps(needle)[1:-1] in raw
-    recalled = trace.get("recalled") if isinstance(trace, dict) else None
-    return isinstance(recalled, list) and any(_is_target(m, episode_id, beliefs) for m in recalled)
-
-
-def _is_target(m: Any, episode_id: int, beliefs: Collection[int]) -> bool:
-    if not isinstance(m, dict):
-        return False
-    kind, ident = m.get("kind"), m.get("id")
-    return (kind == "episode" and ident == episode_id) or (kind == "belief" and ident in beliefs)
+_LATER = text(
+    "SELECT id, draft, reply, trace FROM episodes WHERE user_id = :u AND id IN :ids ORDER BY id"
+).bindparams(bindparam("ids", expanding=True))
 
 
 def _redact_trace(

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from ..store.blocks import next_id
 from ..store.schema import episodes
 
 __all__ = [
@@ -84,10 +85,17 @@ def insert_episode(
     meta: Mapping[str, Any] | None = None,
     trace: Mapping[str, Any] | None = None,
 ) -> int:
-    """Insert one episode (its full-text entry follows in the same transaction)."""
+    """Insert one episode (its full-text entry follows in the same transaction).
+
+    On SQLite its id comes from the user's block (:mod:`memwarden.store.blocks`)."""
+    row: dict[str, Any] = {}
+    episode_id = next_id(conn, episodes, user_id)
+    if episode_id is not None:
+        row["id"] = episode_id
     result = conn.execute(
         _INSERT,
         {
+            **row,
             "user_id": user_id,
             "ts": ts,
             "user_input": user_input,

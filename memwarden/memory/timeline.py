@@ -14,9 +14,9 @@ over all users (~200 bytes each), least recently used users first out.
 Whether a turn's text mentions a time (for "when" questions) is decided only for the
 candidates of such a question, and remembered (:func:`time_mentions`).
 
-(SQLite reuses an id only after the newest episodes of the whole table are deleted.
-Count, largest id and sum can then still match a changed set only by arithmetic
-coincidence; recall uses the cached ids as the owner check of its full-text hits, and
+(On SQLite an id comes back after the user's newest episode is deleted: the next turn
+takes the next id of the user's block, ``store/blocks.py``.  Count, largest id and sum
+can then still match a changed set only by arithmetic coincidence; recall uses the cached ids as the owner check of its full-text hits, and
 reads every text it returns with ``user_id`` in the query, which stays the proof of
 ownership.  A user's own reused id keeps the deleted one's time and speaker here until
 the next change.  Likewise a text rewritten in place keeps its
@@ -120,8 +120,9 @@ class Timeline:
 
 
 # Count, largest id and sum of ids: SQLite may reuse the ids of the newest rows after a
-# delete, so count and largest id alone can match a changed set (delete two, others
-# write, then two new ones); the sum must match too.  One walk of the user's index range.
+# delete, so count and largest id alone can match a changed set (rows from before the
+# per-user blocks, or copied in, follow no block); the sum must match too.  One walk of
+# the user's index range.
 _KEY = select(
     func.count(),
     func.coalesce(func.max(episodes.c.id), 0),

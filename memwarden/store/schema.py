@@ -273,3 +273,28 @@ memory_vectors = Table(
     Index("ux_memory_vectors_belief_id", "belief_id", unique=True),
     sqlite_autoincrement=True,
 )
+
+# -- which memories each turn recalled (memwarden/memory/references.py) -------------------
+
+__all__ += ["episode_recalls"]
+
+episode_recalls = Table(
+    "episode_recalls",
+    metadata,
+    # The turn that recalled; its rows go with it.
+    Column(
+        "episode_id",
+        Integer,
+        ForeignKey("episodes.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", String(USER), nullable=False),
+    # What it recalled: "episode" or "belief", and that memory's id (no foreign key: the
+    # memory may be deleted later, and its delete needs exactly these rows to find the
+    # turns that quoted it).
+    Column("kind", String(8), primary_key=True),
+    Column("ref_id", Integer, primary_key=True),
+    Index("ix_episode_recalls_user_id_ref", "user_id", "kind", "ref_id"),
+    # SQLite: the rows are the primary key's B-tree (no rowid table beside it).
+    sqlite_with_rowid=False,
+)

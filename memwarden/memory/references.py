@@ -1,0 +1,57 @@
+"""Which memories each turn recalled (``episode_recalls``): written with the turn, read
+by deletes to find the later turns that may quote what they delete."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from sqlalchemy import Connection, bindparam, delete, insert, select
+
+from ..store.schema import episode_recalls
+
+__all__ = ["BELIEF", "EPISODE", "forget_references", "recalling_episodes", "record_recalls"]
+
+EPISODE, BELIEF = "episode", "belief"
+
+_INSERT = insert(episode_recalls)
+_FORGET = delete(episode_recalls).where(
+    episode_recalls.c.user_id == bindparam("u"),
+    episode_recalls.c.kind == bindparam("k"),
+    episode_recalls.c.ref_id.in_(bindparam("ids", expanding=True)),
+)
+
+
+def record_recalls(
+    conn: Connection, user_id: str, episode_id: int, recalled: Iterable[tuple[str, int]]
+) -> None:
+    """Record that ``episode_id``'s turn recalled each ``(kind, id)``."""
+    rows = [
+        {"episode_id": episode_id, "user_id": user_id, "kind": kind, "ref_id": ref}
+        for kind, ref in dict.fromkeys(recalled)
+    ]
+    if rows:
+        conn.execute(_INSERT, rows)
+
+
+def recalling_episodes(
+    conn: Connection, user_id: str, episode_id: int, beliefs: Collection[int] = ()
+) -> list[int]:
+    """The user's episodes after ``episode_id`` whose turn recalled it or one of
+    ``beliefs``, in order."""
+    refs = episode_recalls.c
+    wanted = (refs.kind == EPISODE) & (refs.ref_id == episode_id)
+    if beliefs:
+        wanted = wanted | ((refs.kind == BELIEF) & refs.ref_id.in_(sorted(beliefs)))
+    query = (
+        select(refs.episode_id)
+        .where(refs.user_id == user_id, wanted, refs.episode_id > episode_id)
+        .distinct()
+        .order_by(refs.episode_id)
+    )
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
+def forget_references(conn: Connection, user_id: str, kind: str, ids: Collection[int]) -> None:
+    """Drop the rows that point at deleted memories (their turns were scrubbed)."""
+    if ids:
+        conn.execute(_FORGET, {"u": user_id, "k": kind, "ids": sorted(ids)})
