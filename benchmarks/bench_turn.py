@@ -34,6 +34,7 @@ from memwarden.agent import Agent
 from memwarden.clock import utcnow
 from memwarden.settings import Settings
 from memwarden.store import Store
+from memwarden.store.blocks import next_in_block
 from memwarden.store.schema import episodes, risk_log
 
 from .machine import describe
@@ -72,7 +73,8 @@ def preload(
     embedder, vectors = _vectors_of(texts) if embeddings else (None, {})
     start = utcnow() - timedelta(days=30)
     batch = 5000
-    next_id = 1
+    newest: dict[str, int] = {}  # ids as the store hands them out: per-user blocks
+    top = 0
     for offset in range(0, n_episodes, batch):
         rows: list[dict[str, Any]] = []
         risks: list[dict[str, Any]] = []
@@ -81,6 +83,8 @@ def preload(
             text = rng.choice(texts)
             ts = start + timedelta(seconds=i * 2)
             user = f"user{rng.randrange(n_users)}"
+            next_id = newest[user] = next_in_block(newest.get(user), top)
+            top = max(top, next_id)
             rows.append(
                 {
                     "id": next_id,
@@ -96,6 +100,7 @@ def preload(
             )
             risks.append(
                 {
+                    "id": next_id,  # the same rule over the same users: the same ids
                     "user_id": user,
                     "episode_id": next_id,
                     "ts": ts,
@@ -107,7 +112,6 @@ def preload(
                 }
             )
             owned.append((user, next_id, text))
-            next_id += 1
         with store.write() as conn:
             conn.execute(insert(episodes), rows)
             conn.execute(insert(risk_log), risks)
@@ -224,7 +228,7 @@ def main() -> None:
     args = parser.parse_args()
 
     mode = "vectors" if args.embeddings else "lexical"
-    path = args.db or Path(f"/tmp/memwarden-bench-turn-{mode}-{args.episodes}-{args.users}.db")
+    path = args.db or Path(f"/tmp/memwarden-bench-turn-{mode}-{args.episodes}-{args.users}-v2.db")
     texts = corpus(args.corpus)
     if not path.exists():
         t0 = time.perf_counter()

@@ -222,3 +222,104 @@ def test_export_memory_tricky_values_round_trip(
         '"{"',
         "null",
     )
+
+
+@pytest.mark.sqlite_only("the SQL renderer is SQLite's; PostgreSQL always renders in Python")
+def test_export_memory_sql_and_python_renderers_give_one_document(
+    agent: Agent, store: Store, db: TestDatabase
+) -> None:
+    from memwarden.governance import export_sqlite
+
+    _session(agent)
+    agent.turn("ana", "Zoë sagt: «naïve» café\u2028 and a tab\there")
+    ids = [i for (i,) in db.rows("SELECT id FROM episodes WHERE user_id = 'ana' ORDER BY id")]
+    db.execute(
+        f"UPDATE episodes SET draft_total_score = 1.0 / 3, final_score = 1e16 WHERE id = {ids[0]}",
+        f"UPDATE episodes SET draft_total_score = 0.1 + 0.2, final_score = -2.5e-7, "
+        f"meta = '{{\"speaker\": \"Zoë\"}}', occurred_at = '2023-05-08 13:56:00.000000' "
+        f"WHERE id = {ids[1]}",
+        f"UPDATE episodes SET trace = '{{a: 1}}', meta = 'NaN' WHERE id = {ids[2]}",
+        f"UPDATE episodes SET final_score = 9e999, trace = NULL WHERE id = {ids[3]}",
+        "UPDATE risk_log SET details = 'not json', draft_total_score = 123456789.123456789",
+    )
+    now = utcnow()
+    documents = []
+    for in_python in (False, True):
+        buffer = io.StringIO()
+        with store.read() as conn:
+            assert export_sqlite.available(conn)
+            write_export(conn, "ana", buffer, exported_at=now, page=2, in_python=in_python)
+        documents.append(json.loads(buffer.getvalue()))
+        validate_export(documents[-1])
+
+    in_sql, in_python_doc = documents
+    assert in_sql == in_python_doc
+    first, second, third, fourth = in_sql["episodes"][:4]
+    assert (first["draft_total_score"], first["final_score"]) == (1 / 3, 1e16)
+    assert (second["draft_total_score"], second["final_score"]) == (0.1 + 0.2, -2.5e-7)
+    assert (
+        second["meta"] == {"speaker": "Zoë"}
+        and second["occurred_at"] == "2023-05-08T13:56:00.000000"
+    )
+    assert (third["trace"], third["meta"]) == ("{a: 1}", "NaN")  # JSON5 and NaN: not JSON
+    assert fourth["final_score"] is None and fourth["trace"] is None  # infinity: no JSON number
+    assert in_sql["episodes"][-1]["user_input"] == "Zoë sagt: «naïve» café\u2028 and a tab\there"
+
+
+@pytest.mark.sqlite_only("PostgreSQL never stores text that is not UTF-8")
+@pytest.mark.parametrize("in_python", [False, True])
+def test_export_memory_unreadable_row_fails_cleanly(
+    agent: Agent, store: Store, db: TestDatabase, in_python: bool
+) -> None:
+    from memwarden.errors import StoreError
+    from memwarden.store import translate_errors
+
+    agent.turn("ana", "I live in Porto.")
+    db.execute("UPDATE episodes SET user_input = CAST(x'ff' AS TEXT)")  # not UTF-8
+
+    with pytest.raises(StoreError), translate_errors(), store.read() as conn:
+        write_export(conn, "ana", io.StringIO(), exported_at=utcnow(), in_python=in_python)
+    result = agent.governance.export_memory("ana", out=io.StringIO())
+    assert not result.ok and "decode" in result.reply
+    assert db.rows("SELECT success FROM governance_log WHERE command = '/export_memory'") == [(0,)]
+
+
+def test_export_memory_to_a_text_file_matches_a_text_stream(
+    agent: Agent, store: Store, tmp_path: Path
+) -> None:
+    _session(agent)
+    agent.turn("ana", "Zoë was here")
+    now = utcnow()
+    stream = io.StringIO()
+    with store.read() as conn:
+        counts, size = write_export(conn, "ana", stream, exported_at=now)
+    path = tmp_path / "ana.json"
+    with path.open("w", encoding="utf-8") as f, store.read() as conn:
+        f.write("prefix:")  # written as text before the export's bytes: stays first
+        file_counts, file_size = write_export(conn, "ana", f, exported_at=now)
+
+    assert path.read_text(encoding="utf-8") == "prefix:" + stream.getvalue()
+    assert (file_counts, file_size) == (counts, size) == (counts, len(stream.getvalue().encode()))
+
+
+class _FullDisk(io.StringIO):
+    """A stream that fails once it holds more than a few bytes."""
+
+    def write(self, s: str) -> int:
+        if self.tell() + len(s) > 200:
+            raise OSError(28, "No space left on device")
+        return super().write(s)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_export_memory_write_failing_half_way_closes_cleanly(agent: Agent) -> None:
+    import gc
+
+    _session(agent)
+
+    result = agent.governance.export_memory("ana", out=_FullDisk())
+    agent.store.engine.dispose()  # the pool's connections close (as at shutdown) ...
+    gc.collect()  # ... and a section left open would close its cursor only now
+
+    assert not result.ok and "No space left on device" in result.reply
+    assert agent.governance.export_memory("ana", out=io.StringIO()).ok

@@ -166,3 +166,15 @@ def test_validate_reports_a_dropped_column_and_search_index(agent: Agent, db: Te
     assert failed == dict([("table governance_log: columns", "missing columns error"), failure])
     result = CliRunner().invoke(app, ["--db", db.url, "validate"])
     assert result.exit_code == 1 and "schema NOT valid" in result.stdout
+
+
+@pytest.mark.sqlite_only(
+    "the timeline index with JSON validity is SQLite's (migrations 0005, 0007)"
+)
+def test_validate_reports_a_dropped_expression_index(agent: Agent, db: TestDatabase) -> None:
+    assert validate(agent.store).ok  # an index on json_valid() is read, not skipped
+
+    db.execute("DROP INDEX ix_episodes_user_timeline")
+
+    failed = {i.name: i.detail for i in validate(agent.store).items if not i.ok}
+    assert failed == {"table episodes: indexes": "missing ix_episodes_user_timeline"}

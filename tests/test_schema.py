@@ -42,7 +42,8 @@ EXPECTED: dict[
         ],
         set(),
         # SQLite only: ix_episodes_id (migration 0004), for the orphan count's merge;
-        # ix_episodes_user_timeline (0005), covering the timeline that recall reads.
+        # ix_episodes_user_timeline (0005), covering the timeline that recall reads, and
+        # the JSON validity the export reads (0007; its definition is pinned below).
         {"ix_episodes_id", "ix_episodes_ts", "ix_episodes_user_id_id", "ix_episodes_user_timeline"},
     ),
     "risk_log": (
@@ -231,6 +232,21 @@ def test_migrate_from_blank_gives_exact_schema(settings: Settings, db_path: Path
     assert schema["tables"] == EXPECTED
     assert schema["fts"] == FULLTEXT
     assert schema["triggers"] == TRIGGERS
+
+
+def test_migrate_gives_the_indexes_the_export_names(settings: Settings, db_path: Path) -> None:
+    Store.open(settings).close()
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE name IN "
+            "('ix_episodes_user_timeline', 'episode_recalls')"
+        ).fetchall()
+    sql = {name: " ".join(text.split()) for name, text in rows}
+    assert sql["ix_episodes_user_timeline"] == (
+        "CREATE INDEX ix_episodes_user_timeline ON episodes "
+        "(user_id, id, ts, occurred_at, meta, json_valid(meta), json_valid(trace))"
+    )
+    assert sql["episode_recalls"].endswith("WITHOUT ROWID")
 
 
 def test_migrate_matches_code_metadata(settings: Settings, db_path: Path) -> None:

@@ -86,7 +86,8 @@ def redact_later_episodes(
     redactor = _Redactor(forms, values)
     beliefs = set(deleted_beliefs) | set(reverted_beliefs)
     changed: list[int] = []
-    for row in _candidates(conn, user_id, episode_id, beliefs):
+    rows = _candidates(conn, user_id, episode_id, beliefs)
+    for row in rows:
         later_id, draft, reply, trace = int(row[0]), str(row[1]), str(row[2]), row[3]
         new_trace = trace
         if trace is not None:
@@ -101,22 +102,18 @@ def redact_later_episodes(
         new_draft, new_reply = redactor.text(draft), redactor.text(reply)
         if (new_draft, new_reply, new_trace) != (draft, reply, trace):
             conn.execute(
-                text("UPDATE episodes SET draft = :d, reply = :r, trace = :t WHERE id = :id"),
-                {"d": new_draft, "r": new_reply, "t": new_trace, "id": later_id},
+                _UPDATE_EPISODE, {"d": new_draft, "r": new_reply, "t": new_trace, "id": later_id}
             )
             changed.append(later_id)
-        for risk_id, details in conn.execute(
-            text("SELECT id, details FROM risk_log WHERE episode_id = :e"), {"e": later_id}
-        ).all():
+    if rows:
+        later = [int(r[0]) for r in rows]
+        for risk_id, later_id, details in conn.execute(_RISK, {"ids": later}).all():
             new_details = redactor.raw_json(str(details))
             if new_details != details:
-                conn.execute(
-                    text("UPDATE risk_log SET details = :d WHERE id = :id"),
-                    {"d": new_details, "id": risk_id},
-                )
+                conn.execute(_UPDATE_RISK, {"d": new_details, "id": risk_id})
                 if later_id not in changed:
-                    changed.append(later_id)
-    return changed
+                    changed.append(int(later_id))
+    return sorted(changed)
 
 
 def _candidates(
@@ -131,6 +128,11 @@ def _candidates(
     return conn.execute(_LATER, {"u": user_id, "ids": ids}).all()
 
 
+_UPDATE_EPISODE = text("UPDATE episodes SET draft = :d, reply = :r, trace = :t WHERE id = :id")
+_RISK = text(
+    "SELECT id, episode_id, details FROM risk_log WHERE episode_id IN :ids ORDER BY id"
+).bindparams(bindparam("ids", expanding=True))
+_UPDATE_RISK = text("UPDATE risk_log SET details = :d WHERE id = :id")
 _LATER = text(
     "SELECT id, draft, reply, trace FROM episodes WHERE user_id = :u AND id IN :ids ORDER BY id"
 ).bindparams(bindparam("ids", expanding=True))
