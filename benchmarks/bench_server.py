@@ -43,6 +43,7 @@ from memwarden.clock import utcnow
 from memwarden.server.keys import KeyRing
 from memwarden.settings import Settings
 from memwarden.store import Store
+from memwarden.store.blocks import next_in_block
 from memwarden.store.migrate import head_revision
 from memwarden.store.schema import episodes, risk_log
 
@@ -91,13 +92,17 @@ def preload(path: Path, n_episodes: int, n_users: int) -> None:
     tmp.unlink(missing_ok=True)
     store = Store.open(Settings(db=str(tmp)))
     start = utcnow() - timedelta(days=30)
+    newest: dict[str, int] = {}  # ids as the store hands them out: per-user blocks
+    top = 0
     for offset in range(0, n_episodes, 5000):
         rows, risks = [], []
         for i in range(offset, min(n_episodes, offset + 5000)):
             user, ts = f"user{i % n_users}", start + timedelta(seconds=i * 2)
+            episode_id = newest[user] = next_in_block(newest.get(user), top)
+            top = max(top, episode_id)
             rows.append(
                 {
-                    "id": i + 1,
+                    "id": episode_id,
                     "user_id": user,
                     "ts": ts,
                     "user_input": text(rng),
@@ -110,8 +115,9 @@ def preload(path: Path, n_episodes: int, n_users: int) -> None:
             )
             risks.append(
                 {
+                    "id": episode_id,  # the same rule over the same users: the same ids
                     "user_id": user,
-                    "episode_id": i + 1,
+                    "episode_id": episode_id,
                     "ts": ts,
                     "draft_total_score": 0.0,
                     "final_score": 0.0,

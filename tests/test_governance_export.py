@@ -323,3 +323,19 @@ def test_export_memory_write_failing_half_way_closes_cleanly(agent: Agent) -> No
 
     assert not result.ok and "No space left on device" in result.reply
     assert agent.governance.export_memory("ana", out=io.StringIO()).ok
+
+
+def test_export_memory_to_an_ascii_stream_escapes_what_it_cannot_encode(
+    agent: Agent, store: Store, tmp_path: Path
+) -> None:
+    agent.turn("ana", "Zoë lives in Kraków")
+    now = utcnow()
+    stream = io.StringIO()
+    path = tmp_path / "ana.json"
+    with store.read() as conn:
+        write_export(conn, "ana", stream, exported_at=now)
+    with path.open("w", encoding="ascii") as f, store.read() as conn:  # stdout in a C locale
+        _, size = write_export(conn, "ana", f, exported_at=now)
+
+    assert size == path.stat().st_size and path.read_bytes().isascii()
+    assert json.loads(path.read_text(encoding="ascii")) == json.loads(stream.getvalue())

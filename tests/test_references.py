@@ -49,6 +49,12 @@ def test_migration_0006_backfills_what_turns_record(agent: Agent, db: TestDataba
     recorded = db.rows(REFS)
     [(broken,)] = db.rows("SELECT max(id) FROM episodes WHERE user_id = 'ana'")
     db.execute(f"UPDATE episodes SET trace = '{{\"recalled\": [' WHERE id = {broken}")
+    [(with_nan,)] = db.rows("SELECT max(episode_id) FROM episode_recalls WHERE user_id = 'bob'")
+    db.execute(  # json.dumps writes NaN for a float that is not a number: still read
+        "UPDATE episodes SET trace = replace(trace, '\"recalled\": [', "
+        f'\'"nan": NaN, "recalled": [\') WHERE id = {with_nan}'
+    )
+    assert db.rows(f"SELECT 1 FROM episodes WHERE id = {with_nan} AND trace LIKE '%NaN%'")
     engine = agent.store.engine
     with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
         config = alembic_config(engine)

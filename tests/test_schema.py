@@ -182,6 +182,11 @@ EXPECTED["episode_recalls"] = (  # WITHOUT ROWID: the primary key is the table
     {("episode_id", "episodes", "id", "CASCADE")},
     {"ix_episode_recalls_user_id_ref", "sqlite_autoindex_episode_recalls_1"},
 )
+EXPECTED["episode_id_marks"] = (
+    [("user_id", "VARCHAR(255)", 1, 1), ("last_id", INT, 1, 0)],
+    set(),
+    {"sqlite_autoindex_episode_id_marks_1"},
+)
 FULLTEXT = {
     "episodes_fts": ["body"],
     "semantic_beliefs_fts": ["body"],

@@ -41,16 +41,48 @@ def test_turns_of_interleaved_users_fill_their_own_blocks(agent: Agent, db: Test
     assert len(risk) == 18 and all(r == e for r, e in risk)  # the same rule, the same ids
 
 
-@pytest.mark.sqlite_only("PostgreSQL keeps its sequences: its heap is in insertion order")
-def test_turn_after_deleting_all_of_a_users_episodes_opens_a_new_block(
-    agent: Agent, db: TestDatabase
-) -> None:
+@pytest.mark.sqlite_only("PostgreSQL's sequences never hand an id out twice")
+def test_turn_after_deleting_the_newest_never_gets_its_id(agent: Agent, db: TestDatabase) -> None:
     first = agent.turn("ana", "the dentist is on Monday").episode_id
+    second = agent.turn("ana", "the dentist is at nine").episode_id
     agent.turn("bob", "my sister plays the piano")
-    assert first is not None and agent.governance.delete_episode("ana", first).ok
+    assert first is not None and second == first + 1
+    assert agent.governance.delete_episode("ana", second).ok
+    assert agent.governance.delete_episode("ana", first).ok  # ana has no episode left
 
     again = agent.turn("ana", "the dentist moved to Tuesday").episode_id
 
-    rows = db.rows("SELECT user_id, id FROM episodes ORDER BY id")
-    blocks = {(i - 1) // BLOCK: u for u, i in rows}
-    assert len(blocks) == len(rows) == 2 and again is not None and again > BLOCK
+    assert again == second + 1  # in ana's block, above every id she ever had
+    retried = agent.governance.delete_episode("ana", second)  # a client's retry
+    assert not retried.ok and db.rows("SELECT id FROM episodes WHERE id = ?", again)
+
+
+@pytest.mark.sqlite_only("ids written before blocks are SQLite's rowids, interleaved by user")
+def test_turns_on_ids_interleaved_before_blocks_never_collide(
+    agent: Agent, db: TestDatabase
+) -> None:
+    columns = "id, user_id, ts, user_input, draft, reply, action, draft_total_score, final_score"
+    db.execute(
+        *(
+            f"INSERT INTO {table} VALUES ({i}, '{'ana' if i % 2 else 'bob'}', "
+            f"'2026-01-01 00:00:0{i}.000000', 'old {i}', 'ok', 'ok', 'NONE', 0.0, 0.0)"
+            for i in range(1, 7)
+            for table in [f"episodes ({columns})"]
+        ),
+    )
+    db.execute(
+        *(
+            f"INSERT INTO risk_log (id, user_id, episode_id, ts, draft_total_score, "
+            f"final_score, action, scores, details) VALUES ({i}, "
+            f"'{'ana' if i % 2 else 'bob'}', {i}, '2026-01-01 00:00:00', 0, 0, 'NONE', '{{}}', '{{}}')"
+            for i in range(1, 7)
+        )
+    )
+
+    results = [agent.turn(user, f"new note {k}") for k in range(3) for user in ("ana", "bob")]
+
+    assert all(r.episode_id is not None for r in results)  # no IntegrityError: all stored
+    ids = db.rows("SELECT id, user_id FROM episodes WHERE id > 6 ORDER BY id")
+    assert len(ids) == 6 and len({i for i, _ in ids}) == 6
+    ana = [i for i, u in ids if u == "ana"]
+    assert ana == list(range(ana[0], ana[0] + 3)) and ana[0] > BLOCK  # a block of her own

@@ -34,6 +34,7 @@ from ..errors import NotFound
 from ..memory.facts import statement_for
 from ..memory.references import BELIEF, EPISODE, forget_references
 from ..store import lock_user
+from ..store.blocks import remember_deleted
 from .redact import redact_later_episodes
 from .results import BeliefRef, CheckpointStatus, TaskRef
 
@@ -136,6 +137,7 @@ def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDe
     forget_references(conn, user_id, EPISODE, [episode_id])
     forget_references(conn, user_id, BELIEF, [b.id for b in done.beliefs_deleted])
     conn.execute(_DELETE_EPISODE, params)  # its own episode_recalls rows go by cascade
+    remember_deleted(conn, user_id, episode_id)  # the user never gets this id again
     return done
 
 

@@ -52,7 +52,7 @@ def write_export(
     writer = _Writer(out)
     valid = _json_valid_sql(conn)
     group = max(1, min(page, GROUP_PAGE))
-    in_sql = export_sqlite.available(conn) and not in_python
+    in_sql = export_sqlite.available(conn) and not in_python and writer.any_text
     sections: Sequence[tuple[str, Callable[[], Iterator[tuple[str | bytes, int]]]]] = (
         (
             "episodes",
@@ -97,8 +97,13 @@ class _Writer:
         self.out = out
         self.bytes = 0
         buffer = getattr(out, "buffer", None)
-        encoding = str(getattr(out, "encoding", "")).lower().replace("-", "").replace("_", "")
-        self.raw: IO[bytes] | None = buffer if buffer is not None and encoding == "utf8" else None
+        encoding = getattr(out, "encoding", None)
+        utf8 = encoding is not None and encoding.lower().replace("-", "").replace("_", "") == "utf8"
+        self.raw: IO[bytes] | None = buffer if buffer is not None and utf8 else None
+        # Whether any character can be written: a UTF-8 file, or a stream with no
+        # encoding of its own (StringIO, the server's chunk writer).  Else (stdout in an
+        # ASCII locale) only the Python renderer's \uXXXX-escaped ASCII is safe.
+        self.any_text = utf8 or encoding is None
         if self.raw is not None:
             out.flush()  # what was written as text goes first
 
@@ -187,7 +192,7 @@ def _tasks(conn: Connection, user_id: str, valid: Callable[[str], str], page: in
     )
     events_query = text(
         f"SELECT task_id, id, ts, event, episode_id, detail, {valid('detail')} "
-        "FROM task_events WHERE user_id = :u AND task_id > :lo AND task_id <= :hi "
+        f"FROM task_events WHERE user_id = :u AND task_id IN ({_PAGE_OF_TASKS}) "
         "ORDER BY task_id, id"
     )
     for batch in _pages(conn, query, user_id, page):
@@ -275,8 +280,8 @@ def _grouped(
     """Rows of a child table for a page of parents, grouped by the first column.
 
     A keyset page holds every parent of the user with an id in ``(previous page's last,
-    this page's last]``, so ``query`` selects the children by that range (one statement,
-    prepared once) rather than by a list of ids."""
+    this page's last]``, so ``query`` names the parents by that range of the user's own
+    rows (one statement, prepared once) rather than by a list of ids."""
     grouped: dict[int, list[Sequence[Any]]] = {}
     if not batch:
         return grouped
@@ -286,14 +291,18 @@ def _grouped(
     return grouped
 
 
+# Belief and task ids are not in per-user blocks: the page's range of ids spans other
+# users' rows too, so it selects the user's parents first and their children by index.
+_PAGE_OF_BELIEFS = "SELECT id FROM semantic_beliefs WHERE user_id = :u AND id > :lo AND id <= :hi"
+_PAGE_OF_TASKS = "SELECT id FROM tasks WHERE user_id = :u AND id > :lo AND id <= :hi"
 _HISTORY = text(
     "SELECT belief_id, id, ts, change, old_value, new_value, confidence, episode_id "
-    "FROM belief_history WHERE user_id = :u AND belief_id > :lo AND belief_id <= :hi "
+    f"FROM belief_history WHERE user_id = :u AND belief_id IN ({_PAGE_OF_BELIEFS}) "
     "ORDER BY belief_id, id"
 )
 _SOURCES = text(
     "SELECT belief_id, episode_id FROM belief_sources "
-    "WHERE user_id = :u AND belief_id > :lo AND belief_id <= :hi ORDER BY belief_id, episode_id"
+    f"WHERE user_id = :u AND belief_id IN ({_PAGE_OF_BELIEFS}) ORDER BY belief_id, episode_id"
 )
 
 

@@ -26,8 +26,11 @@ __all__ = ["EPISODES", "RISK_LOG", "available", "pages"]
 
 
 def available(conn: Connection) -> bool:
-    """Whether ``conn`` is SQLite new enough for this renderer."""
-    return conn.dialect.name == "sqlite" and sqlite_version() >= (3, 45)
+    """Whether ``conn`` is a UTF-8 SQLite database, in a library new enough for this
+    renderer (a UTF-16 one would hand over UTF-16 bytes)."""
+    if conn.dialect.name != "sqlite" or sqlite_version() < (3, 45):
+        return False
+    return conn.exec_driver_sql("PRAGMA encoding").scalar() == "UTF-8"
 
 
 def _num(column: str) -> str:

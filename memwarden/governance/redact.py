@@ -25,6 +25,7 @@ __all__ = ["REDACTED", "quote_forms", "redact_later_episodes"]
 
 REDACTED = "[deleted]"
 SHORT = 12  # a text shorter than this is only redacted where it is quoted ("...")
+SLICE = 500  # later episodes read and rewritten per statement
 CLIP = 160  # the built-in responder quotes at most this many characters
 
 
@@ -86,46 +87,37 @@ def redact_later_episodes(
     redactor = _Redactor(forms, values)
     beliefs = set(deleted_beliefs) | set(reverted_beliefs)
     changed: list[int] = []
-    rows = _candidates(conn, user_id, episode_id, beliefs)
-    for row in rows:
-        later_id, draft, reply, trace = int(row[0]), str(row[1]), str(row[2]), row[3]
-        new_trace = trace
-        if trace is not None:
-            new_trace = _redact_trace(
-                str(trace),
-                redactor,
-                episode_id,
-                set(deleted_beliefs),
-                set(reverted_beliefs),
-                values,
-            )
-        new_draft, new_reply = redactor.text(draft), redactor.text(reply)
-        if (new_draft, new_reply, new_trace) != (draft, reply, trace):
-            conn.execute(
-                _UPDATE_EPISODE, {"d": new_draft, "r": new_reply, "t": new_trace, "id": later_id}
-            )
-            changed.append(later_id)
-    if rows:
-        later = [int(r[0]) for r in rows]
-        for risk_id, later_id, details in conn.execute(_RISK, {"ids": later}).all():
+    later = recalling_episodes(conn, user_id, episode_id, beliefs)
+    # In slices: a belief recalled by every turn of a long history makes tens of
+    # thousands of candidates, past the drivers' limit of bound values in one statement.
+    for start in range(0, len(later), SLICE):
+        ids = later[start : start + SLICE]
+        for row in conn.execute(_LATER, {"u": user_id, "ids": ids}).all():
+            later_id, draft, reply, trace = int(row[0]), str(row[1]), str(row[2]), row[3]
+            new_trace = trace
+            if trace is not None:
+                new_trace = _redact_trace(
+                    str(trace),
+                    redactor,
+                    episode_id,
+                    set(deleted_beliefs),
+                    set(reverted_beliefs),
+                    values,
+                )
+            new_draft, new_reply = redactor.text(draft), redactor.text(reply)
+            if (new_draft, new_reply, new_trace) != (draft, reply, trace):
+                conn.execute(
+                    _UPDATE_EPISODE,
+                    {"d": new_draft, "r": new_reply, "t": new_trace, "id": later_id},
+                )
+                changed.append(later_id)
+        for risk_id, later_id, details in conn.execute(_RISK, {"ids": ids}).all():
             new_details = redactor.raw_json(str(details))
             if new_details != details:
                 conn.execute(_UPDATE_RISK, {"d": new_details, "id": risk_id})
                 if later_id not in changed:
                     changed.append(int(later_id))
     return sorted(changed)
-
-
-def _candidates(
-    conn: Connection, user_id: str, episode_id: int, beliefs: Collection[int]
-) -> Sequence[Any]:
-    """Later episodes of the user whose turn recalled the episode or one of ``beliefs``
-    (``episode_recalls``, written with each turn: an index lookup, however long the
-    user's history)."""
-    ids = recalling_episodes(conn, user_id, episode_id, beliefs)
-    if not ids:
-        return []
-    return conn.execute(_LATER, {"u": user_id, "ids": ids}).all()
 
 
 _UPDATE_EPISODE = text("UPDATE episodes SET draft = :d, reply = :r, trace = :t WHERE id = :id")

@@ -14,14 +14,13 @@ over all users (~200 bytes each), least recently used users first out.
 Whether a turn's text mentions a time (for "when" questions) is decided only for the
 candidates of such a question, and remembered (:func:`time_mentions`).
 
-(On SQLite an id comes back after the user's newest episode is deleted: the next turn
-takes the next id of the user's block, ``store/blocks.py``.  Count, largest id and sum
-can then still match a changed set only by arithmetic coincidence; recall uses the cached ids as the owner check of its full-text hits, and
+(A user's ids only grow: a new episode's id is above every id the user ever had, also
+deleted ones (deleted since migration 0008), ``store/blocks.py``.  Rows written by hand or copied in may follow no such
+order; count, largest id and sum can then still match a changed set only by arithmetic
+coincidence.  Recall uses the cached ids as the owner check of its full-text hits, and
 reads every text it returns with ``user_id`` in the query, which stays the proof of
-ownership.  A user's own reused id keeps the deleted one's time and speaker here until
-the next change.  Likewise a text rewritten in place keeps its
-time mention.  Recall texts are always read fresh, so neither can bring back words that
-are gone.)
+ownership.  A text rewritten in place keeps its time mention here.  Recall texts are
+always read fresh, so neither can bring back words that are gone.)
 """
 
 from __future__ import annotations
@@ -119,10 +118,9 @@ class Timeline:
         return [self.ids[k] for k in self.order[lo : min(hi, lo + limit)]]
 
 
-# Count, largest id and sum of ids: SQLite may reuse the ids of the newest rows after a
-# delete, so count and largest id alone can match a changed set (rows from before the
-# per-user blocks, or copied in, follow no block); the sum must match too.  One walk of
-# the user's index range.
+# Count, largest id and sum of ids: count and largest id alone can match a changed set
+# of rows written by hand or copied in (ids reused); the sum must match too.  One walk
+# of the user's index range.
 _KEY = select(
     func.count(),
     func.coalesce(func.max(episodes.c.id), 0),

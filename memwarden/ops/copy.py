@@ -16,7 +16,9 @@ the same head instead).  Sentence vectors (``memory_vectors``) are copied as the
 Verification reads both sides again: per table the row count, and a SHA-256 over a
 canonical serialization of every row in primary-key order; a table that differs is
 named.  The source is read in one transaction, so a copy taken while writers run is a
-consistent snapshot; stop the writers before the last run so that nothing is missed.
+consistent snapshot, but stop the writers before copying: SQLite hands out ids in
+per-user blocks, so rows written between two runs may sit below what the first run
+copied, and a resumed run does not look there (verification then names the table).
 """
 
 from __future__ import annotations
@@ -230,8 +232,12 @@ def _columns(table: Table) -> list[Column[Any]]:
     return [c for c in table.columns if c.computed is None]
 
 
-def _integer_key(table: Table) -> bool:
-    return all(isinstance(c.type, Integer) for c in table.primary_key.columns)
+def _ordered_key(table: Table) -> bool:
+    """Whether both engines sort the primary key alike: integers, and text columns the
+    schema marks ``sorts_alike`` (their values are lower-case ASCII words)."""
+    return all(
+        isinstance(c.type, Integer) or c.info.get("sorts_alike") for c in table.primary_key.columns
+    )
 
 
 def _copy_table(
@@ -242,8 +248,10 @@ def _copy_table(
     # Integer keys sort alike on both engines: resume after the target's highest key
     # (batches commit in key order, so everything below it is there).  Other keys
     # (text: collations differ) are read from the start; the conflict clause skips.
+    # (Rows the source gained below that key since the last run are not seen: SQLite
+    # hands out ids in per-user blocks, store/blocks.py.  Stop the writers first.)
     after: tuple[Any, ...] | None = None
-    if _integer_key(table):
+    if _ordered_key(table):
         with target.read() as dst:
             found = dst.execute(select(*key).order_by(*(c.desc() for c in key)).limit(1)).first()
         after = tuple(found) if found is not None else None
@@ -349,7 +357,7 @@ def _checksum(
     if progress is not None:
         total = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
         progress("verify", table.name, 0, total)
-    if _integer_key(table):
+    if _ordered_key(table):
         batches: Iterator[Sequence[Any]] = _batches(conn, table, columns, key, None, batch_size)
     else:  # text keys sort differently per engine and collation: sort here (small tables)
         positions = [columns.index(c) for c in key]

@@ -5,16 +5,26 @@ SQLite keeps a table in id order.  With ids handed out one after another, a user
 are interleaved with everyone else's: reading one user's 1,000 episodes (an export, a
 trace's neighbours) meant 1,000 seeks into 1,000 different pages, each full of other
 users' turns.  Here ids come in blocks of :data:`BLOCK`: a user's next id is the one
-after their newest, while that stays inside the same block; otherwise it is the first
-id of a new block above every id in the table.  So every block holds one user's rows
-only, one after another in the table's B-tree, and a user's rows are a few runs of
+after their newest, while that stays inside the same block and is free; otherwise it is
+the first id of a new block above every id in the table.  So a block holds one user's
+rows, one after another in the table's B-tree, and a user's rows are a few runs of
 adjacent pages (docs/benchmarks.md, Governance).
 
-A user's ids still grow with time (the code and the runbook rely on "later is larger"
-within a user); across users they no longer follow the order of turns.  The allocation
-needs the table's write lock to be safe, which SQLite's ``BEGIN IMMEDIATE`` gives every
-write transaction.  PostgreSQL keeps its sequences: its heap is in insertion order
-whatever the id, so blocks would buy nothing there and cost a global point of contention.
+- **Free, always.**  "The one after their newest" is taken only when no row holds it: rows
+  written before blocks (ids interleaved by user), by an older release or by hand never
+  collide; such a user simply moves to a new block.
+- **Never again to the same user.**  An episode id is a handle the user acts on
+  (``/delete_episode 45``, ``/trace 45``).  Deleting a user's newest episode records its
+  id (``episode_id_marks``), and the user's next id is above it: a retried delete can
+  never remove a newer turn that took the deleted one's id.  (``risk_log`` ids are no
+  handles and need no mark.)
+- A user's ids grow with time (the code and the runbook rely on "later is larger" within
+  a user); across users they no longer follow the order of turns.
+
+The allocation needs the table's write lock to be safe, which SQLite's ``BEGIN
+IMMEDIATE`` gives every write transaction.  PostgreSQL keeps its sequences (which never
+hand an id out twice): its heap is in insertion order whatever the id, so blocks would
+buy nothing there and cost a global point of contention.
 """
 
 from __future__ import annotations
@@ -22,16 +32,20 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy import Connection, Table, func, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-__all__ = ["BLOCK", "next_id", "next_in_block"]
+from .schema import episode_id_marks
+
+__all__ = ["BLOCK", "next_id", "next_in_block", "remember_deleted"]
 
 BLOCK = 256  # ids per block; ~70 pages of 4 KiB of episodes
 
 
 def next_in_block(user_newest: int | None, table_max: int | None, block: int = BLOCK) -> int:
     """The id after ``user_newest`` if it stays in its block, else the first id of the
-    block after ``table_max`` (blocks are ``[k * block + 1, (k + 1) * block]``)."""
+    block after ``table_max`` (blocks are ``[k * block + 1, (k + 1) * block]``).  The
+    caller checks that the id after ``user_newest`` is free."""
     if user_newest is not None and user_newest % block:
         return user_newest + 1
     top = max(table_max or 0, user_newest or 0)
@@ -43,18 +57,37 @@ def next_id(conn: Connection, table: Table, user_id: str) -> int | None:
     database's sequence choose).  Call it inside the write transaction that inserts."""
     if conn.dialect.name != "sqlite":
         return None
-    user_newest, table_max = _probes(table)
-    newest = conn.execute(user_newest, {"u": user_id}).scalar()
-    if newest is not None and newest % BLOCK:
-        return int(newest) + 1  # the common case: one probe of the (user_id, id) index
-    return next_in_block(newest, conn.execute(table_max).scalar())
+    probe, top = _statements(table.name)
+    newest, taken = conn.execute(probe, {"u": user_id}).one()
+    if newest and newest % BLOCK and not taken:
+        return int(newest) + 1  # the common case: one statement
+    return next_in_block(None, max(int(newest or 0), int(conn.execute(top).scalar() or 0)))
+
+
+def remember_deleted(conn: Connection, user_id: str, episode_id: int) -> None:
+    """Record that the user's episode ``episode_id`` was deleted, so that the user's next
+    episode gets a larger id (SQLite; PostgreSQL's sequences never reuse one)."""
+    if conn.dialect.name != "sqlite":
+        return
+    marks = episode_id_marks
+    upsert = sqlite_insert(marks).values(user_id=user_id, last_id=episode_id)
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[marks.c.user_id],
+            set_={"last_id": func.max(marks.c.last_id, upsert.excluded.last_id)},
+        )
+    )
 
 
 @cache
-def _probes(table: Table) -> tuple[Any, Any]:
-    """The two statements, built once per table (building costs as much as running)."""
-    ids = table.c.id
-    return (
-        select(func.max(ids)).where(table.c.user_id == bindparam("u")),
-        select(func.max(ids)),
+def _statements(table: str) -> tuple[Any, Any]:
+    """Built once per table: (the user's newest id and whether the one after it is
+    taken, the table's largest id).  The names are the schema's own, never input."""
+    newest = f"(SELECT max(id) FROM {table} WHERE user_id = :u)"
+    if table == "episodes":
+        mark = "(SELECT last_id FROM episode_id_marks WHERE user_id = :u)"
+        newest = f"max(coalesce({newest}, 0), coalesce({mark}, 0))"
+    probe = text(
+        f"SELECT n, EXISTS (SELECT 1 FROM {table} WHERE id = n + 1) FROM (SELECT {newest} AS n)"
     )
+    return probe, text(f"SELECT max(id) FROM {table}")

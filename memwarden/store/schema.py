@@ -292,9 +292,24 @@ episode_recalls = Table(
     # What it recalled: "episode" or "belief", and that memory's id (no foreign key: the
     # memory may be deleted later, and its delete needs exactly these rows to find the
     # turns that quoted it).
-    Column("kind", String(8), primary_key=True),
+    # Lower-case ASCII words, which every engine and collation sorts alike (``db copy``
+    # pages and checksums the table in key order on both sides).
+    Column("kind", String(8), primary_key=True, info={"sorts_alike": True}),
     Column("ref_id", Integer, primary_key=True),
     Index("ix_episode_recalls_user_id_ref", "user_id", "kind", "ref_id"),
     # SQLite: the rows are the primary key's B-tree (no rowid table beside it).
     sqlite_with_rowid=False,
+)
+
+# -- the highest episode id each user had deleted (memwarden/store/blocks.py) -------------
+
+__all__ += ["episode_id_marks"]
+
+episode_id_marks = Table(
+    "episode_id_marks",
+    metadata,
+    # SQLite: a user's next episode id is above this, so an id is never handed out twice
+    # to one user.  PostgreSQL's sequences never reuse ids; it stays empty there.
+    Column("user_id", String(USER), primary_key=True),
+    Column("last_id", Integer, nullable=False),
 )

@@ -5,9 +5,10 @@ them; deleting an episode (or the beliefs it sourced) must scrub those later tur
 Finding them meant reading every later trace of the user.  With this table it is an
 index lookup on ``(user_id, kind, ref_id)``; the turn writes its rows with the episode.
 
-The backfill reads the ``recalled`` list of every stored trace that is valid JSON: in
-SQL on SQLite (``json_each``), in batches in Python elsewhere.  A trace that is not JSON
-names nothing it recalled and gets no rows.
+The backfill reads the ``recalled`` list of every stored trace that parses (JSON, or
+Python's NaN/Infinity): in SQL on SQLite (``json_each``), in batches in Python
+elsewhere.  A trace that does not parse names nothing it recalled and gets no rows; a
+delete then cannot find that turn (only a hand-edited trace is such).
 
 Revision ID: 0006
 Revises: 0005
@@ -21,6 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from memwarden.store.engine import sqlite_version
 
 revision = "0006"
 down_revision = "0005"
@@ -48,12 +51,15 @@ def upgrade() -> None:
     )
     conn = op.get_bind()
     if conn.dialect.name == "sqlite":
+        # Python's json.dumps writes NaN and Infinity, which JSON5 (flag 2, SQLite 3.45+)
+        # reads, as the Python backfill does.
+        valid = "json_valid(e.trace, 6)" if sqlite_version() >= (3, 45) else "json_valid(e.trace)"
         conn.exec_driver_sql(
             "INSERT OR IGNORE INTO episode_recalls (episode_id, user_id, kind, ref_id) "
             "SELECT e.id, e.user_id, json_extract(m.value, '$.kind'), "
             "json_extract(m.value, '$.id') "
             "FROM episodes AS e, json_each(e.trace, '$.recalled') AS m "
-            "WHERE e.trace IS NOT NULL AND json_valid(e.trace) "
+            f"WHERE e.trace IS NOT NULL AND {valid} "
             "AND json_type(e.trace, '$.recalled') = 'array' AND m.type = 'object' "
             "AND json_extract(m.value, '$.kind') IN ('episode', 'belief') "
             "AND json_type(m.value, '$.id') = 'integer'"
