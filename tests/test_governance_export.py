@@ -241,6 +241,10 @@ def test_export_memory_sql_and_python_renderers_give_one_document(
         f"UPDATE episodes SET trace = '{{a: 1}}', meta = 'NaN' WHERE id = {ids[2]}",
         f"UPDATE episodes SET final_score = 9e999, trace = NULL WHERE id = {ids[3]}",
         "UPDATE risk_log SET details = 'not json', draft_total_score = 123456789.123456789",
+        "UPDATE belief_history SET confidence = 0.1 + 0.2",
+        "UPDATE semantic_beliefs SET confidence = 1.0 / 3",
+        "UPDATE task_events SET detail = '{\"a\": [1, 2.5e-7, null]}' WHERE event = 'created'",
+        "UPDATE task_events SET detail = 'not json' WHERE event <> 'created'",
     )
     now = utcnow()
     documents = []
@@ -264,6 +268,11 @@ def test_export_memory_sql_and_python_renderers_give_one_document(
     assert (third["trace"], third["meta"]) == ("{a: 1}", "NaN")  # JSON5 and NaN: not JSON
     assert fourth["final_score"] is None and fourth["trace"] is None  # infinity: no JSON number
     assert in_sql["episodes"][-1]["user_input"] == "Zoë sagt: «naïve» café\u2028 and a tab\there"
+    belief = in_sql["beliefs"][0]
+    assert belief["confidence"] == 1 / 3 and belief["history"][0]["confidence"] == 0.1 + 0.2
+    events = [e for task in in_sql["tasks"] for e in task["events"]]
+    assert {"a": [1, 2.5e-7, None]} in [e["detail"] for e in events]
+    assert "not json" in [e["detail"] for e in events]
 
 
 @pytest.mark.sqlite_only("PostgreSQL never stores text that is not UTF-8")

@@ -62,8 +62,22 @@ def write_export(
                 else _joined(_episodes(conn, user_id, valid, page))
             ),
         ),
-        ("beliefs", lambda: _joined(_beliefs(conn, user_id, group))),
-        ("tasks", lambda: _joined(_tasks(conn, user_id, valid, group))),
+        (
+            "beliefs",
+            lambda: (
+                export_sqlite.pages(conn, export_sqlite.BELIEFS, user_id, group)
+                if in_sql
+                else _joined(_beliefs(conn, user_id, group))
+            ),
+        ),
+        (
+            "tasks",
+            lambda: (
+                export_sqlite.pages(conn, export_sqlite.TASKS, user_id, group)
+                if in_sql
+                else _joined(_tasks(conn, user_id, valid, group))
+            ),
+        ),
         (
             "risk_log",
             lambda: (

@@ -1,4 +1,4 @@
-"""The export's two big sections, episodes and risk_log, rendered by SQLite itself.
+"""The export's sections rendered by SQLite itself (all but the small governance_log).
 
 A user's export is mostly these rows (1,000 episodes are ~1.2 MB of JSON).  Building
 each record in Python cost ~1.5 µs a row on top of fetching its columns; here SQLite
@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from ..errors import StoreError
 from ..store.engine import sqlite_version
 
-__all__ = ["EPISODES", "RISK_LOG", "available", "pages"]
+__all__ = ["BELIEFS", "EPISODES", "RISK_LOG", "TASKS", "available", "pages"]
 
 
 def available(conn: Connection) -> bool:
@@ -30,7 +30,11 @@ def available(conn: Connection) -> bool:
     renderer (a UTF-16 one would hand over UTF-16 bytes)."""
     if conn.dialect.name != "sqlite" or sqlite_version() < (3, 45):
         return False
-    return conn.exec_driver_sql("PRAGMA encoding").scalar() == "UTF-8"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        return bool(cursor.execute("PRAGMA encoding").fetchone()[0] == "UTF-8")
+    finally:
+        cursor.close()
 
 
 def _num(column: str) -> str:
@@ -115,6 +119,83 @@ RISK_LOG = _page_query(
         ("final_score", _num("final_score")),
         ("scores", _embed("scores")),
         ("details", _embed("details")),
+    ],
+)
+
+
+def _children(table: str, key: str, parent: str, record: str) -> str:
+    """A JSON array of the parent row's children (``c``), in id order; [] when none."""
+    return (
+        f"coalesce((SELECT json_group_array(json({record}) ORDER BY c.id) FROM {table} AS c "
+        f"WHERE c.{key} = {parent}.id AND c.user_id = {parent}.user_id), '[]')"
+    )
+
+
+B = "semantic_beliefs"
+BELIEFS = _page_query(
+    B,
+    [("id", f"{B}.id"), ("key", "key"), ("value", "value"), ("statement", "statement")],
+    [
+        ("confidence", _num(f"{B}.confidence")),
+        ("version", "version"),
+        ("created_at", f"json_quote({_ts('created_at')})"),
+        ("updated_at", f"json_quote({_ts('updated_at')})"),
+        (
+            "sources",
+            "coalesce((SELECT json_group_array(s.episode_id ORDER BY s.episode_id) "
+            f"FROM belief_sources AS s WHERE s.belief_id = {B}.id AND s.user_id = {B}.user_id), "
+            "'[]')",
+        ),
+        (
+            "history",
+            _children(
+                "belief_history",
+                "belief_id",
+                B,
+                _record(
+                    [
+                        ("id", "c.id"),
+                        ("ts", _ts("c.ts")),
+                        ("change", "c.change"),
+                        ("old_value", "c.old_value"),
+                        ("new_value", "c.new_value"),
+                    ],
+                    [
+                        ("confidence", _num("c.confidence")),
+                        ("episode_id", "coalesce(c.episode_id, 'null')"),
+                    ],
+                ),
+            ),
+        ),
+    ],
+)
+
+TASKS = _page_query(
+    "tasks",
+    [
+        ("id", "tasks.id"),
+        ("title", "title"),
+        ("status", "status"),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ],
+    [
+        ("source_episode_id", "coalesce(source_episode_id, 'null')"),
+        (
+            "events",
+            _children(
+                "task_events",
+                "task_id",
+                "tasks",
+                _record(
+                    [("id", "c.id"), ("ts", _ts("c.ts")), ("event", "c.event")],
+                    [
+                        ("episode_id", "coalesce(c.episode_id, 'null')"),
+                        ("detail", _embed("c.detail")),
+                    ],
+                ),
+            ),
+        ),
     ],
 )
 
