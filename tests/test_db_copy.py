@@ -120,6 +120,21 @@ def test_copy_target_keeps_working_after_copy(source: Path, target: str) -> None
     assert count == largest + 1
 
 
+def test_copy_target_never_reissues_a_deleted_id(source: Path, target: str) -> None:
+    with Governance.open(Settings(db=str(source))) as governance:
+        with governance.store.read() as conn:
+            user, top = conn.execute(
+                text("SELECT user_id, id FROM episodes ORDER BY id DESC LIMIT 1")
+            ).one()
+        assert governance.delete_episode(user, top).ok  # the table's largest id, gone
+
+    copy_database(source, target)
+
+    with Agent.open(Settings(db=target, embeddings=False)) as agent:
+        result = agent.turn(user, "I live in Tallinn now.")
+    assert result.episode_id is not None and result.episode_id > top
+
+
 def test_copy_second_run_copies_zero_rows(source: Path, target: str) -> None:
     first = copy_database(source, target)
     second = copy_database(source, target)

@@ -231,8 +231,12 @@ def test_export_memory_sql_and_python_renderers_give_one_document(
     from memwarden.governance import export_sqlite
 
     _session(agent)
+    agent.turn("bob", "Remind me to wax the skis. My name is Bo.")  # ids between ana's
+    agent.turn("ana", "Remind me to call the bank.")  # a second task, which keeps its events
     agent.turn("ana", "Zoë sagt: «naïve» café\u2028 and a tab\there")
     ids = [i for (i,) in db.rows("SELECT id FROM episodes WHERE user_id = 'ana' ORDER BY id")]
+    first_belief = "(SELECT min(id) FROM semantic_beliefs WHERE user_id = 'ana')"
+    last_task = "(SELECT max(id) FROM tasks WHERE user_id = 'ana')"
     db.execute(
         f"UPDATE episodes SET draft_total_score = 1.0 / 3, final_score = 1e16 WHERE id = {ids[0]}",
         f"UPDATE episodes SET draft_total_score = 0.1 + 0.2, final_score = -2.5e-7, "
@@ -245,19 +249,35 @@ def test_export_memory_sql_and_python_renderers_give_one_document(
         "UPDATE semantic_beliefs SET confidence = 1.0 / 3",
         "UPDATE task_events SET detail = '{\"a\": [1, 2.5e-7, null]}' WHERE event = 'created'",
         "UPDATE task_events SET detail = 'not json' WHERE event <> 'created'",
+        f"UPDATE semantic_beliefs SET statement = 'User is Zoë' WHERE id = {first_belief}",
+        f"UPDATE tasks SET title = 'Call Zoë' WHERE id = {last_task}",
+        f"DELETE FROM belief_sources WHERE belief_id = {first_belief}",  # no children
+        f"DELETE FROM task_events WHERE task_id = {last_task}",
+        f"UPDATE belief_history SET episode_id = NULL WHERE belief_id = {first_belief}",
     )
     now = utcnow()
-    documents = []
+    documents, texts = [], []
     for in_python in (False, True):
         buffer = io.StringIO()
         with store.read() as conn:
             assert export_sqlite.available(conn)
             write_export(conn, "ana", buffer, exported_at=now, page=2, in_python=in_python)
-        documents.append(json.loads(buffer.getvalue()))
+        texts.append(buffer.getvalue())
+        documents.append(json.loads(texts[-1]))
         validate_export(documents[-1])
 
     in_sql, in_python_doc = documents
     assert in_sql == in_python_doc
+
+    # Each section came from its renderer: SQLite keeps "ë", Python escapes it.
+    def section(text_: str, name: str, after: str) -> str:
+        return text_[text_.index(f'"{name}":[') : text_.index(f'"{after}":[')]
+
+    for name, after in (("episodes", "beliefs"), ("beliefs", "tasks"), ("tasks", "risk_log")):
+        assert "Zoë" in section(texts[0], name, after), name
+        assert "Zoë" not in section(texts[1], name, after).replace('"speaker": "Zoë"', "")
+    assert in_sql["beliefs"][0]["sources"] == [] and in_sql["tasks"][-1]["events"] == []
+    assert all(h["episode_id"] is None for h in in_sql["beliefs"][0]["history"])
     first, second, third, fourth = in_sql["episodes"][:4]
     assert (first["draft_total_score"], first["final_score"]) == (1 / 3, 1e16)
     assert (second["draft_total_score"], second["final_score"]) == (0.1 + 0.2, -2.5e-7)
@@ -338,6 +358,7 @@ def test_export_memory_to_an_ascii_stream_escapes_what_it_cannot_encode(
     agent: Agent, store: Store, tmp_path: Path
 ) -> None:
     agent.turn("ana", "Zoë lives in Kraków")
+    agent.turn("ana", "/trace é😀")  # a refused call: its arguments are stored as typed
     now = utcnow()
     stream = io.StringIO()
     path = tmp_path / "ana.json"
@@ -347,4 +368,6 @@ def test_export_memory_to_an_ascii_stream_escapes_what_it_cannot_encode(
         _, size = write_export(conn, "ana", f, exported_at=now)
 
     assert size == path.stat().st_size and path.read_bytes().isascii()
-    assert json.loads(path.read_text(encoding="ascii")) == json.loads(stream.getvalue())
+    document = json.loads(path.read_text(encoding="ascii"))
+    assert document == json.loads(stream.getvalue())
+    assert document["governance_log"][-1]["args"] == ["é😀"]

@@ -86,3 +86,27 @@ def test_turns_on_ids_interleaved_before_blocks_never_collide(
     assert len(ids) == 6 and len({i for i, _ in ids}) == 6
     ana = [i for i, u in ids if u == "ana"]
     assert ana == list(range(ana[0], ana[0] + 3)) and ana[0] > BLOCK  # a block of her own
+
+
+def test_migration_0008_marks_the_deletes_the_audit_log_names(
+    agent: Agent, db: TestDatabase
+) -> None:
+    from alembic import command
+
+    from memwarden.store.engine import WRITE
+    from memwarden.store.migrate import alembic_config, upgrade
+
+    ids = [agent.turn("ana", f"note {k}").episode_id for k in range(3)]
+    assert ids[0] is not None and ids[2] is not None
+    assert agent.governance.delete_episode("ana", f"episode_{ids[2]}").ok
+    assert agent.governance.delete_episode("ana", ids[0]).ok
+    assert not agent.governance.delete_episode("ana", 10**9).ok  # refused: no mark
+    engine = agent.store.engine
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        config = alembic_config(engine)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+
+    upgrade(engine)
+
+    assert db.rows("SELECT user_id, last_id FROM episode_id_marks") == [("ana", ids[2])]

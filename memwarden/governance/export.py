@@ -17,6 +17,7 @@ not, so a malformed row never breaks the document.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from json.encoder import encode_basestring_ascii as _s
@@ -33,7 +34,7 @@ EXPORT_FORMAT = "memwarden-export"
 EXPORT_VERSION = 1
 SECTIONS = ("episodes", "beliefs", "tasks", "risk_log", "governance_log")
 PAGE = 1000  # rows per keyset page
-GROUP_PAGE = 200  # beliefs or tasks per page (their history/events are fetched per page)
+GROUP_PAGE = 200  # beliefs or tasks per page (with their history, sources or events)
 
 
 def write_export(
@@ -47,8 +48,9 @@ def write_export(
 ) -> tuple[dict[str, int], int]:
     """Write the user's export document to ``out``: (counts per section, bytes written).
 
-    On SQLite 3.45+ the episodes and risk_log records are rendered by SQLite
-    (:mod:`.export_sqlite`); ``in_python`` renders everything in Python instead."""
+    On a UTF-8 SQLite database and SQLite 3.45+, every section but governance_log is
+    rendered by SQLite (:mod:`.export_sqlite`) when ``out`` takes any character;
+    ``in_python`` renders everything in Python instead."""
     writer = _Writer(out)
     valid = _json_valid_sql(conn)
     group = max(1, min(page, GROUP_PAGE))
@@ -116,7 +118,8 @@ class _Writer:
         self.raw: IO[bytes] | None = buffer if buffer is not None and utf8 else None
         # Whether any character can be written: a UTF-8 file, or a stream with no
         # encoding of its own (StringIO, the server's chunk writer).  Else (stdout in an
-        # ASCII locale) only the Python renderer's \uXXXX-escaped ASCII is safe.
+        # ASCII locale) the document is written as ASCII, every other character escaped
+        # (in JSON they stand only inside strings, where \uXXXX means the same).
         self.any_text = utf8 or encoding is None
         if self.raw is not None:
             out.flush()  # what was written as text goes first
@@ -128,6 +131,8 @@ class _Writer:
             self.bytes += len(data)
             return
         text_ = chunk if isinstance(chunk, str) else chunk.decode("utf-8")
+        if not self.any_text and not text_.isascii():
+            text_ = _NON_ASCII.sub(_escape, text_)  # stored JSON (args, meta) may hold any
         self.out.write(text_)
         self.bytes += len(text_) if text_.isascii() else len(text_.encode("utf-8"))
 
@@ -253,6 +258,18 @@ def _governance_log(
             f'"success":{"true" if r[5] else "false"},"error":{_str(r[6])},'
             f'"latency_ms":{_num(r[7])}}}'
         )
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    """A character as JSON's \\uXXXX (a surrogate pair above U+FFFF)."""
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 # -- paging -----------------------------------------------------------------------------

@@ -81,13 +81,26 @@ def _record(plain: list[tuple[str, str]], rendered: list[tuple[str, str]]) -> st
     return f"concat({', '.join(parts)})"
 
 
-def _page_query(table: str, plain: list[tuple[str, str]], rendered: list[tuple[str, str]]) -> str:
-    # One page of the user's records in id order (driver SQL: run on the raw cursor).
-    # As a BLOB: the driver hands over the UTF-8 bytes without decoding them.
-    return (
-        f"SELECT id, CAST({_record(plain, rendered)} AS BLOB) FROM {table} "
-        "WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
-    )
+def _page_query(
+    table: str,
+    plain: list[tuple[str, str]],
+    rendered: list[tuple[str, str]],
+    *,
+    ids_first: bool = False,
+) -> str:
+    """One page of the user's records in id order (driver SQL, for the raw cursor), as
+    BLOBs: the driver hands over the UTF-8 bytes without decoding them.
+
+    ``ids_first``: for a table without a ``(user_id, id)`` index, where SQLite would sort
+    the user's rows by id after rendering every one of them, the page's ids are chosen
+    first and only those rows rendered."""
+    record = f"CAST({_record(plain, rendered)} AS BLOB)"
+    if ids_first:
+        return (
+            f"SELECT id, {record} FROM {table} WHERE id IN (SELECT id FROM {table} "
+            "WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?) ORDER BY id"
+        )
+    return f"SELECT id, {record} FROM {table} WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
 
 
 # Named, so that SQLite reads the indexed json_valid() values instead of re-parsing
@@ -168,6 +181,7 @@ BELIEFS = _page_query(
             ),
         ),
     ],
+    ids_first=True,
 )
 
 TASKS = _page_query(
@@ -197,6 +211,7 @@ TASKS = _page_query(
             ),
         ),
     ],
+    ids_first=True,
 )
 
 

@@ -39,7 +39,7 @@ from ..errors import ConfigError, InputError, SchemaError
 from ..settings import Settings
 from ..store import Store
 from ..store.migrate import head_revision
-from ..store.schema import metadata
+from ..store.schema import episode_id_marks, metadata
 
 __all__ = ["BATCH_SIZE", "CopyReport", "Progress", "TableCopy", "copied_tables", "copy_database"]
 
@@ -312,13 +312,21 @@ def _batches(
 
 
 def _last_ids(src: Connection) -> dict[str, int]:
-    """The largest id each AUTOINCREMENT table ever handed out (``sqlite_sequence``)."""
+    """The largest id each table ever handed out, where more than its rows show: the
+    AUTOINCREMENT tables' ``sqlite_sequence``, and the deleted episode ids of
+    ``episode_id_marks`` (a user is never given one of those again)."""
+    last: dict[str, int] = {}
     exists = src.execute(
         text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")
     ).first()
-    if exists is None:
-        return {}
-    return {str(n): int(s) for n, s in src.execute(text("SELECT name, seq FROM sqlite_sequence"))}
+    if exists is not None:
+        last = {
+            str(n): int(s) for n, s in src.execute(text("SELECT name, seq FROM sqlite_sequence"))
+        }
+    deleted = src.execute(select(func.max(episode_id_marks.c.last_id))).scalar()
+    if deleted is not None:
+        last["episodes"] = max(last.get("episodes", 0), int(deleted))
+    return last
 
 
 def _reset_sequences(target: Store, tables: Sequence[Table], last_ids: dict[str, int]) -> None:

@@ -84,10 +84,14 @@ def _statements(table: str) -> tuple[Any, Any]:
     """Built once per table: (the user's newest id and whether the one after it is
     taken, the table's largest id).  The names are the schema's own, never input."""
     newest = f"(SELECT max(id) FROM {table} WHERE user_id = :u)"
+    top = f"(SELECT max(id) FROM {table})"
     if table == "episodes":
+        # Deleted ids count as used: the user's own, and (for a new block) everyone's,
+        # so that no one is handed an id a delete freed at the top of the table.
         mark = "(SELECT last_id FROM episode_id_marks WHERE user_id = :u)"
         newest = f"max(coalesce({newest}, 0), coalesce({mark}, 0))"
+        top = f"max(coalesce({top}, 0), coalesce((SELECT max(last_id) FROM episode_id_marks), 0))"
     probe = text(
         f"SELECT n, EXISTS (SELECT 1 FROM {table} WHERE id = n + 1) FROM (SELECT {newest} AS n)"
     )
-    return probe, text(f"SELECT max(id) FROM {table}")
+    return probe, text(f"SELECT {top}")

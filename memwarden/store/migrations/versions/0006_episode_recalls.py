@@ -53,7 +53,7 @@ def upgrade() -> None:
     if conn.dialect.name == "sqlite":
         # Python's json.dumps writes NaN and Infinity, which JSON5 (flag 2, SQLite 3.45+)
         # reads, as the Python backfill does.
-        valid = "json_valid(e.trace, 6)" if sqlite_version() >= (3, 45) else "json_valid(e.trace)"
+        valid = "json_valid(e.trace, 2)" if sqlite_version() >= (3, 45) else "json_valid(e.trace)"
         conn.exec_driver_sql(
             "INSERT OR IGNORE INTO episode_recalls (episode_id, user_id, kind, ref_id) "
             "SELECT e.id, e.user_id, json_extract(m.value, '$.kind'), "
