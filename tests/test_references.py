@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from alembic import command
 
 from memwarden.agent import Agent
-from memwarden.store.engine import WRITE
-from memwarden.store.migrate import alembic_config, upgrade
+from memwarden.store.migrate import upgrade
 
 from .engines import TestDatabase
+from .migrations import downgrade_to
 
 pytestmark = pytest.mark.engines
 
@@ -55,13 +54,9 @@ def test_migration_0006_backfills_what_turns_record(agent: Agent, db: TestDataba
         f'\'"nan": NaN, "recalled": [\') WHERE id = {with_nan}'
     )
     assert db.rows(f"SELECT 1 FROM episodes WHERE id = {with_nan} AND trace LIKE '%NaN%'")
-    engine = agent.store.engine
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-        config = alembic_config(engine)
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0005")
+    downgrade_to(agent.store.engine, "0005")
 
-    upgrade(engine)
+    upgrade(agent.store.engine)
 
     assert db.rows(REFS) == [r for r in recorded if r[0] != broken]  # not JSON: no rows
 

@@ -91,22 +91,17 @@ def test_turns_on_ids_interleaved_before_blocks_never_collide(
 def test_migration_0008_marks_the_deletes_the_audit_log_names(
     agent: Agent, db: TestDatabase
 ) -> None:
-    from alembic import command
+    from memwarden.store.migrate import upgrade
 
-    from memwarden.store.engine import WRITE
-    from memwarden.store.migrate import alembic_config, upgrade
+    from .migrations import downgrade_to
 
     ids = [agent.turn("ana", f"note {k}").episode_id for k in range(3)]
     assert ids[0] is not None and ids[2] is not None
     assert agent.governance.delete_episode("ana", f"episode_{ids[2]}").ok
     assert agent.governance.delete_episode("ana", ids[0]).ok
     assert not agent.governance.delete_episode("ana", 10**9).ok  # refused: no mark
-    engine = agent.store.engine
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-        config = alembic_config(engine)
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0007")
+    downgrade_to(agent.store.engine, "0007")
 
-    upgrade(engine)
+    upgrade(agent.store.engine)
 
     assert db.rows("SELECT user_id, last_id FROM episode_id_marks") == [("ana", ids[2])]
