@@ -371,3 +371,41 @@ def test_export_memory_to_an_ascii_stream_escapes_what_it_cannot_encode(
     document = json.loads(path.read_text(encoding="ascii"))
     assert document == json.loads(stream.getvalue())
     assert document["governance_log"][-1]["args"] == ["é😀"]
+
+
+@pytest.mark.engines("postgres")
+def test_export_memory_postgres_and_python_renderers_give_one_document(
+    agent: Agent, store: Store, db: TestDatabase
+) -> None:
+    _session(agent)
+    agent.turn("ana", "Zoë sagt: «naïve» café\u2028 and a tab\there")
+    ids = [i for (i,) in db.rows("SELECT id FROM episodes WHERE user_id = 'ana' ORDER BY id")]
+    db.execute(
+        f"UPDATE episodes SET draft_total_score = 1.0 / 3, final_score = 'Infinity' "
+        f"WHERE id = {ids[0]}",
+        f'UPDATE episodes SET draft_total_score = 0.1 + 0.2, meta = \'{{"speaker": "Zoë"}}\', '
+        f"occurred_at = '2023-05-08 13:56:00' WHERE id = {ids[1]}",
+        f"UPDATE episodes SET trace = '{{a: 1}}', meta = 'NaN' WHERE id = {ids[-1]}",
+        "UPDATE risk_log SET draft_total_score = 'NaN', final_score = 1e16",
+    )
+    now = utcnow()
+    texts = []
+    for in_python in (False, True):
+        buffer = io.StringIO()
+        with store.read() as conn:
+            write_export(conn, "ana", buffer, exported_at=now, page=2, in_python=in_python)
+        texts.append(buffer.getvalue())
+    in_pg, in_python_doc = (json.loads(t) for t in texts)
+    validate_export(in_pg)
+
+    assert in_pg == in_python_doc
+    # PostgreSQL rendered the risk rows and the episodes' first pages; the page holding
+    # the trace that is not JSON, and the rest of that section, fell back to Python.
+    risk = texts[0][texts[0].index('"risk_log":[') :]
+    episodes = texts[0][texts[0].index('"episodes":[') : texts[0].index('"beliefs":[')]
+    assert '"episode_id" : ' in risk and '"user_input" : ' in episodes
+    first, second = in_pg["episodes"][:2]
+    assert (first["draft_total_score"], first["final_score"]) == (1 / 3, None)
+    assert second["occurred_at"] == "2023-05-08T13:56:00.000000"
+    assert (in_pg["episodes"][-1]["trace"], in_pg["episodes"][-1]["meta"]) == ("{a: 1}", "NaN")
+    assert {r["draft_total_score"] for r in in_pg["risk_log"]} == {None}

@@ -80,3 +80,20 @@ def test_contract_schema_at_head(settings: Settings) -> None:
         assert store.revision() == head_revision()
     finally:
         store.close()
+
+
+@pytest.mark.engines("postgres")
+def test_migrate_postgres_pages_per_user_tables_by_user_and_id(store: Store) -> None:
+    # Migration 0009: a prepared statement's generic plan pages these by (user_id, id),
+    # not by walking the primary key through everyone's rows.
+    with store.read() as conn:
+        definitions = dict(
+            conn.execute(
+                text(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+                    "('ix_risk_log_user_id', 'ix_governance_log_user_id')"
+                )
+            ).all()
+        )
+    assert set(definitions) == {"ix_risk_log_user_id", "ix_governance_log_user_id"}
+    assert all(d.endswith("(user_id, id)") for d in definitions.values()), definitions

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, text
 
-from . import export_sqlite
+from . import export_postgres, export_sqlite
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "SECTIONS", "write_export"]
 
@@ -55,15 +55,27 @@ def write_export(
     valid = _json_valid_sql(conn)
     group = max(1, min(page, GROUP_PAGE))
     in_sql = export_sqlite.available(conn) and not in_python and writer.any_text
+    in_pg = conn.dialect.name == "postgresql" and not in_python
+
+    def big(
+        sqlite_query: str, pg_query: Any, records: _Records
+    ) -> Callable[[], Iterator[tuple[str | bytes, int]]]:
+        """A large section: rendered by the database where it can, else in Python."""
+
+        def rest(after: int) -> Iterator[tuple[str, int]]:
+            return _joined(records(conn, user_id, valid, page, after))
+
+        def chunks() -> Iterator[tuple[str | bytes, int]]:
+            if in_sql:
+                return export_sqlite.pages(conn, sqlite_query, user_id, page)
+            if in_pg:
+                return export_postgres.pages(conn, pg_query, rest, user_id, page)
+            return rest(-1)
+
+        return chunks
+
     sections: Sequence[tuple[str, Callable[[], Iterator[tuple[str | bytes, int]]]]] = (
-        (
-            "episodes",
-            lambda: (
-                export_sqlite.pages(conn, export_sqlite.EPISODES, user_id, page)
-                if in_sql
-                else _joined(_episodes(conn, user_id, valid, page))
-            ),
-        ),
+        ("episodes", big(export_sqlite.EPISODES, export_postgres.EPISODES, _episodes)),
         (
             "beliefs",
             lambda: (
@@ -80,14 +92,7 @@ def write_export(
                 else _joined(_tasks(conn, user_id, valid, group))
             ),
         ),
-        (
-            "risk_log",
-            lambda: (
-                export_sqlite.pages(conn, export_sqlite.RISK_LOG, user_id, page)
-                if in_sql
-                else _joined(_risk_log(conn, user_id, valid, page))
-            ),
-        ),
+        ("risk_log", big(export_sqlite.RISK_LOG, export_postgres.RISK_LOG, _risk_log)),
         ("governance_log", lambda: _joined(_governance_log(conn, user_id, valid, page))),
     )
     writer.write(
@@ -100,6 +105,10 @@ def write_export(
     writer.write(',"counts":' + json.dumps(counts, separators=(",", ":")) + "}\n")
     writer.close()
     return counts, writer.bytes
+
+
+# _episodes and _risk_log: (conn, user, json-valid SQL, page size, after id) -> records.
+_Records = Callable[[Connection, str, Callable[[str], str], int, int], Iterator[str]]
 
 
 class _Writer:
@@ -165,14 +174,14 @@ class _Writer:
 
 
 def _episodes(
-    conn: Connection, user_id: str, valid: Callable[[str], str], page: int
+    conn: Connection, user_id: str, valid: Callable[[str], str], page: int, after: int = -1
 ) -> Iterator[str]:
     query = text(
         "SELECT id, ts, occurred_at, user_input, draft, reply, action, draft_total_score, "
         f"final_score, meta, {valid('meta')}, trace, {valid('trace')} FROM episodes "
         "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
-    for r in _keyset(conn, query, user_id, page):
+    for r in _keyset(conn, query, user_id, page, after):
         yield (
             f'{{"id":{r[0]},"ts":{_ts(r[1])},"occurred_at":{_ts(r[2])},'
             f'"user_input":{_s(r[3])},"draft":{_s(r[4])},"reply":{_s(r[5])},'
@@ -230,14 +239,14 @@ def _tasks(conn: Connection, user_id: str, valid: Callable[[str], str], page: in
 
 
 def _risk_log(
-    conn: Connection, user_id: str, valid: Callable[[str], str], page: int
+    conn: Connection, user_id: str, valid: Callable[[str], str], page: int, after: int = -1
 ) -> Iterator[str]:
     query = text(
         "SELECT id, episode_id, ts, draft_total_score, final_score, action, "
         f"scores, {valid('scores')}, details, {valid('details')} FROM risk_log "
         "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
-    for r in _keyset(conn, query, user_id, page):
+    for r in _keyset(conn, query, user_id, page, after):
         yield (
             f'{{"id":{r[0]},"episode_id":{r[1]},"ts":{_ts(r[2])},'
             f'"draft_total_score":{_num(r[3])},"final_score":{_num(r[4])},"action":{_s(r[5])},'
@@ -287,9 +296,12 @@ def _joined(records: Iterator[str], size: int = 256) -> Iterator[tuple[str, int]
         yield ",".join(pending), len(pending)
 
 
-def _pages(conn: Connection, query: Any, user_id: str, page: int) -> Iterator[Sequence[Any]]:
-    """Batches of rows whose first column is the id, by ``id > :last`` (keyset paging)."""
-    last = -1
+def _pages(
+    conn: Connection, query: Any, user_id: str, page: int, after: int = -1
+) -> Iterator[Sequence[Any]]:
+    """Batches of rows whose first column is the id, by ``id > :last`` (keyset paging),
+    from the first id after ``after``."""
+    last = after
     while True:
         rows = conn.execute(query, {"u": user_id, "last": last, "n": page}).all()
         if not rows:
@@ -300,8 +312,10 @@ def _pages(conn: Connection, query: Any, user_id: str, page: int) -> Iterator[Se
         last = int(rows[-1][0])
 
 
-def _keyset(conn: Connection, query: Any, user_id: str, page: int) -> Iterator[Sequence[Any]]:
-    for rows in _pages(conn, query, user_id, page):
+def _keyset(
+    conn: Connection, query: Any, user_id: str, page: int, after: int = -1
+) -> Iterator[Sequence[Any]]:
+    for rows in _pages(conn, query, user_id, page, after):
         yield from rows
 
 
@@ -371,11 +385,12 @@ def _not_json(constant: str) -> Any:
 
 
 def _ts(value: Any) -> str:
-    """A timestamp as an ISO-8601 string (UTC, no offset), or ``null``."""
+    """A timestamp as an ISO-8601 string (UTC, no offset, always to the microsecond, as
+    SQLite stores it and every renderer writes it), or ``null``."""
     if value is None:
         return "null"
     if isinstance(value, datetime):
-        return _s(value.isoformat())
+        return _s(value.isoformat(timespec="microseconds"))
     return _s(str(value).replace(" ", "T", 1))
 
 
