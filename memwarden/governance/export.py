@@ -10,8 +10,11 @@ consistent snapshot and memory stays bounded however many episodes the user has:
 
 Stored JSON columns (``episodes.trace``, ``risk_log.scores`` ...) are embedded as JSON
 when they are valid (checked by SQLite's C ``json_valid``; on PostgreSQL, which has no
-such test before version 16, by a strict parse in Python) and as a string when they are
-not, so a malformed row never breaks the document.
+such test before version 16, by a ``::json`` cast or a strict parse in Python) and as a
+string when they are not, so a malformed row never breaks the document.
+
+Rendering: by SQLite (:mod:`.export_sqlite`, every section but governance_log), by
+PostgreSQL (:mod:`.export_postgres`, episodes and risk_log), the rest in Python here.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ def write_export(
     """Write the user's export document to ``out``: (counts per section, bytes written).
 
     On a UTF-8 SQLite database and SQLite 3.45+, every section but governance_log is
-    rendered by SQLite (:mod:`.export_sqlite`) when ``out`` takes any character;
+    rendered by SQLite (:mod:`.export_sqlite`) when ``out`` takes any character; on
+    PostgreSQL, episodes and risk_log by the server (:mod:`.export_postgres`);
     ``in_python`` renders everything in Python instead."""
     writer = _Writer(out)
     valid = _json_valid_sql(conn)

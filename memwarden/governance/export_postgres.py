@@ -88,14 +88,12 @@ def pages(
     holds stored text that is not JSON."""
     last = -1
     while True:
-        savepoint = conn.begin_nested()
         try:
-            rows = conn.execute(query, {"u": user_id, "last": last, "n": page}).all()
+            with conn.begin_nested():  # released, or rolled back on any error
+                rows = conn.execute(query, {"u": user_id, "last": last, "n": page}).all()
         except DataError:  # a ::json cast refused a stored text: Python quotes it
-            savepoint.rollback()
             yield from in_python(last)
             return
-        savepoint.commit()
         if not rows:
             return
         yield ",".join([r[1] for r in rows]), len(rows)

@@ -3,7 +3,7 @@
 A user's export is mostly these rows (1,000 episodes are ~1.2 MB of JSON).  Building
 each record in Python cost ~1.5 µs a row on top of fetching its columns; here SQLite
 builds each record, so Python fetches one string a row and joins a page of them.  The
-JSON is the same document as :mod:`.export`'s Python renderer (which PostgreSQL uses):
+JSON is the same document as :mod:`.export`'s Python renderer:
 equal values, not always equal bytes.  Strings keep non-ASCII characters instead of
 ``\\uXXXX`` escapes, and a float that SQLite's 15 digits do not round-trip is written
 with 17 (``1/3`` as ``0.33333333333333331``, which parses to the same float).

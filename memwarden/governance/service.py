@@ -317,7 +317,7 @@ class Governance:
         summary = ExportSummary(
             EXPORT_VERSION,
             user_id,
-            exported_at.isoformat(),
+            exported_at.isoformat(timespec="microseconds"),
             counts,
             size,
             str(path) if path is not None else None,

@@ -58,7 +58,10 @@ def _postgres_engine(url: URL, settings: Settings) -> Engine:
     # lock_timeout bounds every wait for a lock (a user's write lock, a row): past it
     # the statement fails with 55P03, which the store reports as ConcurrencyConflict
     # and the agent retries, as SQLite's busy timeout does.
-    options = f"-c lock_timeout={int(settings.busy_timeout_ms)}"
+    # extra_float_digits=1 (the default since PostgreSQL 12, set in case a server or role
+    # changed it): floats leave the server in their shortest exact form, as the export's
+    # server-side rendering needs (governance/export_postgres.py).
+    options = f"-c lock_timeout={int(settings.busy_timeout_ms)} -c extra_float_digits=1"
     given = url.query.get("options")
     if isinstance(given, str):  # options=... in the URL: keep them, add ours
         options = f"{given} {options}"

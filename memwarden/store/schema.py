@@ -84,6 +84,7 @@ risk_log = Table(
     Column("details", Text, nullable=False),
     Index("ix_risk_log_episode_id", "episode_id"),
     Index("ix_risk_log_ts", "ts"),
+    # PostgreSQL: (user_id, id) since migration 0009; SQLite's holds the id (rowid) anyway.
     Index("ix_risk_log_user_id", "user_id"),
 )
 
@@ -205,6 +206,7 @@ governance_log = Table(
     # The seed's SQL uses both names; a generated column keeps them one value.
     Column("timestamp", DateTime, Computed("ts", persisted=True)),
     Index("ix_governance_log_ts", "ts"),
+    # PostgreSQL: (user_id, id) since migration 0009, as for risk_log.
     Index("ix_governance_log_user_id", "user_id"),
 )
 

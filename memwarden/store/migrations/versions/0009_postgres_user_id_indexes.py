@@ -25,10 +25,17 @@ TABLES = ("risk_log", "governance_log")
 
 
 def upgrade() -> None:
+    # The new index is built first (readers and writers of other tables go on; writers
+    # of these two wait for the build), then swapped in under a lock held for an instant.
+    # On a large database, build it beforehand without blocking writes:
+    #   CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_risk_log_user_id_id ON risk_log (user_id, id);
+    # (and the same for governance_log): this migration then only swaps names.
     if op.get_context().dialect.name == "postgresql":
         for table in TABLES:
+            op.execute(f"CREATE INDEX IF NOT EXISTS ix_{table}_user_id_id ON {table} (user_id, id)")
+        for table in TABLES:
             op.drop_index(f"ix_{table}_user_id", table_name=table)
-            op.create_index(f"ix_{table}_user_id", table, ["user_id", "id"])
+            op.execute(f"ALTER INDEX ix_{table}_user_id_id RENAME TO ix_{table}_user_id")
 
 
 def downgrade() -> None:
