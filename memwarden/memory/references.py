@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, text
 
 from ..store.schema import episode_recalls
 
@@ -38,17 +38,24 @@ def recalling_episodes(
 ) -> list[int]:
     """The user's episodes after ``episode_id`` whose turn recalled it or one of
     ``beliefs``, in order."""
-    refs = episode_recalls.c
-    wanted = (refs.kind == EPISODE) & (refs.ref_id == episode_id)
-    if beliefs:
-        wanted = wanted | ((refs.kind == BELIEF) & refs.ref_id.in_(sorted(beliefs)))
-    query = (
-        select(refs.episode_id)
-        .where(refs.user_id == user_id, wanted, refs.episode_id > episode_id)
-        .distinct()
-        .order_by(refs.episode_id)
-    )
-    return [int(i) for i in conn.execute(query).scalars()]
+    if not beliefs:
+        rows = conn.execute(_RECALLING, {"u": user_id, "e": episode_id})
+    else:
+        params = {"u": user_id, "e": episode_id, "b": sorted(beliefs)}
+        rows = conn.execute(_RECALLING_WITH_BELIEFS, params)
+    return [int(i) for i in rows.scalars()]
+
+
+# Built once: every delete runs one (building the statement cost as much as running it).
+_RECALLING = text(
+    "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u "
+    "AND kind = 'episode' AND ref_id = :e AND episode_id > :e ORDER BY episode_id"
+)
+_RECALLING_WITH_BELIEFS = text(
+    "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u AND episode_id > :e "
+    "AND ((kind = 'episode' AND ref_id = :e) OR (kind = 'belief' AND ref_id IN :b)) "
+    "ORDER BY episode_id"
+).bindparams(bindparam("b", expanding=True))
 
 
 def forget_references(conn: Connection, user_id: str, kind: str, ids: Collection[int]) -> None:

