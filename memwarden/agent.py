@@ -39,7 +39,7 @@ from .memory.taskbook import register_commands as register_task_commands
 from .memory.tasks import Task
 from .settings import Settings
 from .store import Store
-from .store.blocks import next_id
+from .store.blocks import with_next_id
 from .store.schema import episodes, risk_log
 from .turn import TurnResult
 
@@ -283,21 +283,17 @@ class Agent:
             final_score=decision.final_score,
             trace=trace,
         )
-        risk_id = next_id(conn, risk_log, user_id)
-        conn.execute(
-            _INSERT_RISK,
-            {
-                **({} if risk_id is None else {"id": risk_id}),
-                "user_id": user_id,
-                "episode_id": episode_id,
-                "ts": now,
-                "draft_total_score": decision.draft_total_score,
-                "final_score": decision.final_score,
-                "action": decision.action.value,
-                "scores": json.dumps(decision.assessment.scores()),
-                "details": json.dumps(risk_details(decision)),
-            },
-        )
+        risk = {
+            "user_id": user_id,
+            "episode_id": episode_id,
+            "ts": now,
+            "draft_total_score": decision.draft_total_score,
+            "final_score": decision.final_score,
+            "action": decision.action.value,
+            "scores": json.dumps(decision.assessment.scores()),
+            "details": json.dumps(risk_details(decision)),
+        }
+        conn.execute(_INSERT_RISK, with_next_id(conn, risk_log, user_id, risk))
         record_recalls(conn, user_id, episode_id, ((m.kind, m.id) for m in recalled))
         changes = apply_facts(conn, user_id, episode_id, facts, now)
         store_turn_vectors(conn, user_id, episode_id, changes, vectors)

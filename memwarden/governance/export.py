@@ -61,42 +61,53 @@ def write_export(
     in_sql = export_sqlite.available(conn) and not in_python and writer.any_text
     in_pg = conn.dialect.name == "postgresql" and not in_python
 
-    def big(
-        sqlite_query: str, pg_query: Any, records: _Records
+    def section(
+        sqlite_query: str, pg_query: Any, size: int, records: Callable[[int], Iterator[str]]
     ) -> Callable[[], Iterator[tuple[str | bytes, int]]]:
-        """A large section: rendered by the database where it can, else in Python."""
+        """A section's chunks: rendered by the database where it can (PostgreSQL only
+        where ``pg_query`` is given), else by ``records(after id)`` in Python."""
 
         def rest(after: int) -> Iterator[tuple[str, int]]:
-            return _joined(records(conn, user_id, valid, page, after))
+            return _joined(records(after))
 
         def chunks() -> Iterator[tuple[str | bytes, int]]:
             if in_sql:
-                return export_sqlite.pages(conn, sqlite_query, user_id, page)
-            if in_pg:
-                return export_postgres.pages(conn, pg_query, rest, user_id, page)
+                return export_sqlite.pages(conn, sqlite_query, user_id, size)
+            if in_pg and pg_query is not None:
+                return export_postgres.pages(conn, pg_query, rest, user_id, size)
             return rest(-1)
 
         return chunks
 
-    sections: Sequence[tuple[str, Callable[[], Iterator[tuple[str | bytes, int]]]]] = (
-        ("episodes", big(export_sqlite.EPISODES, export_postgres.EPISODES, _episodes)),
+    sections = (
+        (
+            "episodes",
+            section(
+                export_sqlite.EPISODES,
+                export_postgres.EPISODES,
+                page,
+                lambda after: _episodes(conn, user_id, valid, page, after),
+            ),
+        ),
         (
             "beliefs",
-            lambda: (
-                export_sqlite.pages(conn, export_sqlite.BELIEFS, user_id, group)
-                if in_sql
-                else _joined(_beliefs(conn, user_id, group))
-            ),
+            section(export_sqlite.BELIEFS, None, group, lambda _: _beliefs(conn, user_id, group)),
         ),
         (
             "tasks",
-            lambda: (
-                export_sqlite.pages(conn, export_sqlite.TASKS, user_id, group)
-                if in_sql
-                else _joined(_tasks(conn, user_id, valid, group))
+            section(
+                export_sqlite.TASKS, None, group, lambda _: _tasks(conn, user_id, valid, group)
             ),
         ),
-        ("risk_log", big(export_sqlite.RISK_LOG, export_postgres.RISK_LOG, _risk_log)),
+        (
+            "risk_log",
+            section(
+                export_sqlite.RISK_LOG,
+                export_postgres.RISK_LOG,
+                page,
+                lambda after: _risk_log(conn, user_id, valid, page, after),
+            ),
+        ),
         ("governance_log", lambda: _joined(_governance_log(conn, user_id, valid, page))),
     )
     writer.write(
@@ -109,10 +120,6 @@ def write_export(
     writer.write(',"counts":' + json.dumps(counts, separators=(",", ":")) + "}\n")
     writer.close()
     return counts, writer.bytes
-
-
-# _episodes and _risk_log: (conn, user, json-valid SQL, page size, after id) -> records.
-_Records = Callable[[Connection, str, Callable[[str], str], int, int], Iterator[str]]
 
 
 class _Writer:

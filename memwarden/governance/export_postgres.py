@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.exc import DataError
 
+from .records import EPISODE_FIELDS, RISK_FIELDS, Field, Kind
+
 __all__ = ["EPISODES", "RISK_LOG", "pages"]
 
 
@@ -36,44 +38,25 @@ def _ts(column: str) -> str:
     return f"""to_char({column}, 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
 
 
-def _page_query(table: str, fields: list[tuple[str, str]]) -> TextClause:
-    pairs = ", ".join(f"'{name}', {expr}" for name, expr in fields)
+_EXPRESSIONS: dict[Kind, Callable[[str], str]] = {
+    "int": lambda column: column,
+    "text": lambda column: column,
+    "ts": _ts,
+    "num": _num,
+    "json": lambda column: f"{column}::json",  # verbatim; fails on text that is not JSON
+}
+
+
+def _page_query(table: str, fields: tuple[Field, ...]) -> TextClause:
+    pairs = ", ".join(f"'{name}', {_EXPRESSIONS[kind](name)}" for name, kind in fields)
     return text(
         f"SELECT id, json_build_object({pairs})::text FROM {table} "
         "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
 
 
-EPISODES = _page_query(
-    "episodes",
-    [
-        ("id", "id"),
-        ("ts", _ts("ts")),
-        ("occurred_at", _ts("occurred_at")),
-        ("user_input", "user_input"),
-        ("draft", "draft"),
-        ("reply", "reply"),
-        ("action", "action"),
-        ("draft_total_score", _num("draft_total_score")),
-        ("final_score", _num("final_score")),
-        ("meta", "meta::json"),
-        ("trace", "trace::json"),
-    ],
-)
-
-RISK_LOG = _page_query(
-    "risk_log",
-    [
-        ("id", "id"),
-        ("episode_id", "episode_id"),
-        ("ts", _ts("ts")),
-        ("draft_total_score", _num("draft_total_score")),
-        ("final_score", _num("final_score")),
-        ("action", "action"),
-        ("scores", "scores::json"),
-        ("details", "details::json"),
-    ],
-)
+EPISODES = _page_query("episodes", EPISODE_FIELDS)
+RISK_LOG = _page_query("risk_log", RISK_FIELDS)
 
 
 def pages(

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from ..errors import StoreError
 from ..store.engine import sqlite_version
+from .records import EPISODE_FIELDS, RISK_FIELDS, Field
 
 __all__ = ["BELIEFS", "EPISODES", "RISK_LOG", "TASKS", "available", "pages"]
 
@@ -103,37 +104,23 @@ def _page_query(
     return f"SELECT id, {record} FROM {table} WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
 
 
+def _from_fields(fields: tuple[Field, ...]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(plain, rendered) pairs of :func:`_record` for a record of :mod:`.records`."""
+    plain = [(n, _ts(n) if kind == "ts" else n) for n, kind in fields if kind in _PLAIN]
+    rendered = [
+        (n, _num(n) if kind == "num" else _embed(n)) for n, kind in fields if kind not in _PLAIN
+    ]
+    return plain, rendered
+
+
+_PLAIN = ("int", "text", "ts")
+
 # Named, so that SQLite reads the indexed json_valid() values instead of re-parsing
 # (it does so only for an index the query names).
 EPISODES = _page_query(
-    "episodes INDEXED BY ix_episodes_user_timeline",
-    [
-        ("id", "id"),
-        ("ts", _ts("ts")),
-        ("occurred_at", _ts("occurred_at")),
-        ("user_input", "user_input"),
-        ("draft", "draft"),
-        ("reply", "reply"),
-        ("action", "action"),
-    ],
-    [
-        ("draft_total_score", _num("draft_total_score")),
-        ("final_score", _num("final_score")),
-        ("meta", _embed("meta")),
-        ("trace", _embed("trace")),
-    ],
+    "episodes INDEXED BY ix_episodes_user_timeline", *_from_fields(EPISODE_FIELDS)
 )
-
-RISK_LOG = _page_query(
-    "risk_log",
-    [("id", "id"), ("episode_id", "episode_id"), ("ts", _ts("ts")), ("action", "action")],
-    [
-        ("draft_total_score", _num("draft_total_score")),
-        ("final_score", _num("final_score")),
-        ("scores", _embed("scores")),
-        ("details", _embed("details")),
-    ],
-)
+RISK_LOG = _page_query("risk_log", *_from_fields(RISK_FIELDS))
 
 
 def _children(table: str, key: str, parent: str, record: str) -> str:

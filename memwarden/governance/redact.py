@@ -82,35 +82,27 @@ def redact_later_episodes(
     removed_values: Collection[str],
 ) -> list[int]:
     """Scrub later episodes that recalled the deleted episode or beliefs; their ids."""
-    forms = quote_forms(deleted_text)
-    values = set(removed_values)
-    redactor = _Redactor(forms, values)
-    beliefs = set(deleted_beliefs) | set(reverted_beliefs)
+    redactor = _Redactor(quote_forms(deleted_text), set(removed_values))
+    gone, stale = set(deleted_beliefs), set(reverted_beliefs)
     changed: list[int] = []
-    later = recalling_episodes(conn, user_id, episode_id, beliefs)
+    later = recalling_episodes(conn, user_id, episode_id, gone | stale)
     # In slices: a belief recalled by every turn of a long history makes tens of
     # thousands of candidates, past the drivers' limit of bound values in one statement.
     for start in range(0, len(later), SLICE):
         ids = later[start : start + SLICE]
-        for row in conn.execute(_LATER, {"u": user_id, "ids": ids}).all():
-            later_id, draft, reply, trace = int(row[0]), str(row[1]), str(row[2]), row[3]
-            new_trace = trace
-            if trace is not None:
-                new_trace = _redact_trace(
-                    str(trace),
-                    redactor,
-                    episode_id,
-                    set(deleted_beliefs),
-                    set(reverted_beliefs),
-                    values,
-                )
-            new_draft, new_reply = redactor.text(draft), redactor.text(reply)
-            if (new_draft, new_reply, new_trace) != (draft, reply, trace):
+        for later_id, draft, reply, trace in conn.execute(_LATER, {"u": user_id, "ids": ids}).all():
+            new = (
+                redactor.text(str(draft)),
+                redactor.text(str(reply)),
+                None
+                if trace is None
+                else _redact_trace(str(trace), redactor, episode_id, gone, stale),
+            )
+            if new != (draft, reply, trace):
                 conn.execute(
-                    _UPDATE_EPISODE,
-                    {"d": new_draft, "r": new_reply, "t": new_trace, "id": later_id},
+                    _UPDATE_EPISODE, {"d": new[0], "r": new[1], "t": new[2], "id": later_id}
                 )
-                changed.append(later_id)
+                changed.append(int(later_id))
         for risk_id, later_id, details in conn.execute(_RISK, {"ids": ids}).all():
             new_details = redactor.raw_json(str(details))
             if new_details != details:
@@ -136,7 +128,6 @@ def _redact_trace(
     episode_id: int,
     deleted_beliefs: set[int],
     reverted_beliefs: set[int],
-    values: Collection[str],
 ) -> str:
     try:
         trace = json.loads(raw)
@@ -154,7 +145,7 @@ def _redact_trace(
             stale = (
                 kind == "belief"
                 and ident in reverted_beliefs
-                and any(v in str(m.get("text", "")) for v in values)
+                and any(v in str(m.get("text", "")) for v in redactor.values)
             )
             if gone or stale:
                 m["text"] = None

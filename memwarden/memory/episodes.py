@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from ..store.blocks import next_id
+from ..store.blocks import with_next_id
 from ..store.schema import episodes
 
 __all__ = [
@@ -88,27 +88,20 @@ def insert_episode(
     """Insert one episode (its full-text entry follows in the same transaction).
 
     On SQLite its id comes from the user's block (:mod:`memwarden.store.blocks`)."""
-    row: dict[str, Any] = {}
-    episode_id = next_id(conn, episodes, user_id)
-    if episode_id is not None:
-        row["id"] = episode_id
-    result = conn.execute(
-        _INSERT,
-        {
-            **row,
-            "user_id": user_id,
-            "ts": ts,
-            "user_input": user_input,
-            "draft": draft,
-            "reply": reply,
-            "action": action,
-            "draft_total_score": draft_total_score,
-            "final_score": final_score,
-            "occurred_at": occurred_at,
-            "meta": json.dumps(dict(meta)) if meta else None,
-            "trace": json.dumps(dict(trace)) if trace is not None else None,
-        },
-    )
+    row = {
+        "user_id": user_id,
+        "ts": ts,
+        "user_input": user_input,
+        "draft": draft,
+        "reply": reply,
+        "action": action,
+        "draft_total_score": draft_total_score,
+        "final_score": final_score,
+        "occurred_at": occurred_at,
+        "meta": json.dumps(dict(meta)) if meta else None,
+        "trace": json.dumps(dict(trace)) if trace is not None else None,
+    }
+    result = conn.execute(_INSERT, with_next_id(conn, episodes, user_id, row))
     return int(result.scalar_one())
 
 

@@ -143,8 +143,8 @@ def _lexical(
     )
     line = timeline(conn, user_id) if episodes > 0 else None
     hits = (
-        # The timeline holds the user's episode ids as of this transaction (validated
-        # against the table's count and largest id): the hits' owner check uses them.
+        # The timeline holds the user's episode ids as of this transaction (checked
+        # against their count, largest id and sum): the hits' owner check uses them.
         search.search_episode_terms(
             conn, user_id, plan.terms, _term_limit(episodes), owned=line.positions
         )

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, text
 
-__all__ = ["BLOCK", "next_id", "next_in_block", "remember_deleted"]
+__all__ = ["BLOCK", "next_id", "next_in_block", "remember_deleted", "with_next_id"]
 
 BLOCK = 256  # ids per block; ~70 pages of 4 KiB of episodes
 
@@ -59,6 +59,14 @@ def next_id(conn: Connection, table: Table, user_id: str) -> int | None:
     if newest and newest % BLOCK and not taken:
         return int(newest) + 1  # the common case: one statement
     return next_in_block(None, max(int(newest or 0), int(conn.execute(top).scalar() or 0)))
+
+
+def with_next_id(
+    conn: Connection, table: Table, user_id: str, row: dict[str, Any]
+) -> dict[str, Any]:
+    """``row`` to insert into ``table``, with the id :func:`next_id` hands out, if any."""
+    new_id = next_id(conn, table, user_id)
+    return row if new_id is None else {"id": new_id, **row}
 
 
 def remember_deleted(conn: Connection, user_id: str, episode_id: int) -> None:

@@ -1,0 +1,37 @@
+"""The export's two large records, episodes and risk_log, as fields of a kind: what the
+SQL renderers (:mod:`.export_sqlite`, :mod:`.export_postgres`) build from."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["EPISODE_FIELDS", "RISK_FIELDS", "Field", "Kind"]
+
+# int, text: as stored; ts: an ISO 8601 timestamp; num: a float (null if not finite);
+# json: stored JSON text, embedded when it is JSON, else as a string.
+Kind = Literal["int", "text", "ts", "num", "json"]
+Field = tuple[str, Kind]
+
+EPISODE_FIELDS: tuple[Field, ...] = (
+    ("id", "int"),
+    ("ts", "ts"),
+    ("occurred_at", "ts"),
+    ("user_input", "text"),
+    ("draft", "text"),
+    ("reply", "text"),
+    ("action", "text"),
+    ("draft_total_score", "num"),
+    ("final_score", "num"),
+    ("meta", "json"),
+    ("trace", "json"),
+)
+RISK_FIELDS: tuple[Field, ...] = (
+    ("id", "int"),
+    ("episode_id", "int"),
+    ("ts", "ts"),
+    ("draft_total_score", "num"),
+    ("final_score", "num"),
+    ("action", "text"),
+    ("scores", "json"),
+    ("details", "json"),
+)
