@@ -8,6 +8,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -255,6 +256,7 @@ def test_export_memory_sql_and_python_renderers_give_one_document(
         f"DELETE FROM task_events WHERE task_id = {last_task}",
         f"UPDATE belief_history SET episode_id = NULL WHERE belief_id = {first_belief}",
     )
+    _tricky_governance_rows(agent, db)
     now = utcnow()
     documents, texts = [], []
     for in_python in (False, True):
@@ -271,11 +273,18 @@ def test_export_memory_sql_and_python_renderers_give_one_document(
 
     # Each section came from its renderer: SQLite keeps "ë", Python escapes it.
     def section(text_: str, name: str, after: str) -> str:
-        return text_[text_.index(f'"{name}":[') : text_.index(f'"{after}":[')]
+        return text_[text_.index(f'"{name}":[') : text_.index(f'"{after}":')]
 
-    for name, after in (("episodes", "beliefs"), ("beliefs", "tasks"), ("tasks", "risk_log")):
+    for name, after in (
+        ("episodes", "beliefs"),
+        ("beliefs", "tasks"),
+        ("tasks", "risk_log"),
+        ("governance_log", "counts"),
+    ):
         assert "Zoë" in section(texts[0], name, after), name
-        assert "Zoë" not in section(texts[1], name, after).replace('"speaker": "Zoë"', "")
+        stored_json = ('"speaker": "Zoë"', '["Zoë"]')  # embedded verbatim by both
+        python_text = section(texts[1], name, after)
+        assert "Zoë" not in python_text.replace(stored_json[0], "").replace(stored_json[1], "")
     assert in_sql["beliefs"][0]["sources"] == [] and in_sql["tasks"][-1]["events"] == []
     assert all(h["episode_id"] is None for h in in_sql["beliefs"][0]["history"])
     first, second, third, fourth = in_sql["episodes"][:4]
@@ -293,6 +302,29 @@ def test_export_memory_sql_and_python_renderers_give_one_document(
     events = [e for task in in_sql["tasks"] for e in task["events"]]
     assert {"a": [1, 2.5e-7, None]} in [e["detail"] for e in events]
     assert "not json" in [e["detail"] for e in events]
+    _assert_tricky_governance_rows(in_sql["governance_log"])
+
+
+def _tricky_governance_rows(agent: Agent, db: TestDatabase) -> None:
+    """Governance rows for the renderers: a failed call, another user's call between
+    ana's, a float that 15 digits do not round-trip, args that are not JSON."""
+    agent.turn("ana", "/trace 999999")
+    agent.turn("bob", "/task_events")
+    agent.turn("ana", "/task_events")
+    first = "(SELECT min(id) FROM governance_log WHERE user_id = 'ana')"
+    last = "(SELECT max(id) FROM governance_log WHERE user_id = 'ana')"
+    db.execute(
+        f"UPDATE governance_log SET latency_ms = 1.0 / 3, args = '[\"Zoë\"]' WHERE id = {first}",
+        f"UPDATE governance_log SET args = 'not json', error = 'Zoë «x»' WHERE id = {last}",
+    )
+
+
+def _assert_tricky_governance_rows(rows: list[dict[str, Any]]) -> None:
+    assert [r["command"] for r in rows] == ["/trace", "/trace", "/task_events"]
+    assert (rows[0]["latency_ms"], rows[0]["args"]) == (1 / 3, ["Zoë"])
+    assert (rows[1]["success"], rows[2]["success"]) == (False, True)
+    assert rows[1]["error"] and rows[1]["args"] == ["999999"]
+    assert (rows[2]["args"], rows[2]["error"]) == ("not json", "Zoë «x»")
 
 
 @pytest.mark.sqlite_only("PostgreSQL never stores text that is not UTF-8")
@@ -388,6 +420,7 @@ def test_export_memory_postgres_and_python_renderers_give_one_document(
         f"UPDATE episodes SET trace = '{{a: 1}}', meta = 'NaN' WHERE id = {ids[2]}",
         "UPDATE risk_log SET draft_total_score = 'NaN', final_score = 1e16",
     )
+    _tricky_governance_rows(agent, db)
     now = utcnow()
     texts = []
     for in_python in (False, True):
@@ -410,3 +443,8 @@ def test_export_memory_postgres_and_python_renderers_give_one_document(
     assert (in_pg["episodes"][2]["trace"], in_pg["episodes"][2]["meta"]) == ("{a: 1}", "NaN")
     assert len(in_pg["episodes"]) == len(ids) > 4  # the pages after the fallback are there
     assert {r["draft_total_score"] for r in in_pg["risk_log"]} == {None}
+    # governance_log: its first page rendered by PostgreSQL, the page holding the args
+    # that are not JSON by Python.
+    calls = texts[0][texts[0].index('"governance_log":[') :]
+    assert '"command" : ' in calls and '"command":' in calls
+    _assert_tricky_governance_rows(in_pg["governance_log"])

@@ -13,8 +13,9 @@ when they are valid (checked by SQLite's C ``json_valid``; on PostgreSQL, which 
 such test before version 16, by a ``::json`` cast or a strict parse in Python) and as a
 string when they are not, so a malformed row never breaks the document.
 
-Rendering: by SQLite (:mod:`.export_sqlite`, every section but governance_log), by
-PostgreSQL (:mod:`.export_postgres`, episodes and risk_log), the rest in Python here.
+Rendering: by SQLite (:mod:`.export_sqlite`, every section), by PostgreSQL
+(:mod:`.export_postgres`, episodes, risk_log and governance_log), the rest in Python
+here.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ def write_export(
 ) -> tuple[dict[str, int], int]:
     """Write the user's export document to ``out``: (counts per section, bytes written).
 
-    On a UTF-8 SQLite database and SQLite 3.45+, every section but governance_log is
-    rendered by SQLite (:mod:`.export_sqlite`) when ``out`` takes any character; on
-    PostgreSQL, episodes and risk_log by the server (:mod:`.export_postgres`);
+    On a UTF-8 SQLite database and SQLite 3.45+, every section is rendered by SQLite
+    (:mod:`.export_sqlite`) when ``out`` takes any character; on PostgreSQL, episodes,
+    risk_log and governance_log by the server (:mod:`.export_postgres`);
     ``in_python`` renders everything in Python instead."""
     writer = _Writer(out)
     valid = _json_valid_sql(conn)
@@ -108,7 +109,15 @@ def write_export(
                 lambda after: _risk_log(conn, user_id, valid, page, after),
             ),
         ),
-        ("governance_log", lambda: _joined(_governance_log(conn, user_id, valid, page))),
+        (
+            "governance_log",
+            section(
+                export_sqlite.GOVERNANCE_LOG,
+                export_postgres.GOVERNANCE_LOG,
+                page,
+                lambda after: _governance_log(conn, user_id, valid, page, after),
+            ),
+        ),
     )
     writer.write(
         f'{{"format":{_s(EXPORT_FORMAT)},"version":{EXPORT_VERSION},'
@@ -266,13 +275,13 @@ def _risk_log(
 
 
 def _governance_log(
-    conn: Connection, user_id: str, valid: Callable[[str], str], page: int
+    conn: Connection, user_id: str, valid: Callable[[str], str], page: int, after: int = -1
 ) -> Iterator[str]:
     query = text(
         f"SELECT id, ts, command, args, {valid('args')}, success, error, latency_ms "
         "FROM governance_log WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
-    for r in _keyset(conn, query, user_id, page):
+    for r in _keyset(conn, query, user_id, page, after):
         yield (
             f'{{"id":{r[0]},"ts":{_ts(r[1])},"command":{_s(r[2])},"args":{_embed(r[3], r[4])},'
             f'"success":{"true" if r[5] else "false"},"error":{_str(r[6])},'

@@ -1,4 +1,4 @@
-"""The export's two big sections, episodes and risk_log, rendered by PostgreSQL.
+"""The export's flat sections (episodes, risk_log, governance_log) rendered by PostgreSQL.
 
 ``json_build_object`` builds each record on the server, so Python receives one string a
 row instead of a dozen values to format (and each stored JSON text to parse in Python,
@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.exc import DataError
 
-from .records import EPISODE_FIELDS, RISK_FIELDS, Field, Kind
+from .records import EPISODE_FIELDS, GOVERNANCE_FIELDS, RISK_FIELDS, Field, Kind
 
-__all__ = ["EPISODES", "RISK_LOG", "pages"]
+__all__ = ["EPISODES", "GOVERNANCE_LOG", "RISK_LOG", "pages"]
 
 
 def _num(column: str) -> str:
@@ -44,6 +44,7 @@ _EXPRESSIONS: dict[Kind, Callable[[str], str]] = {
     "ts": _ts,
     "num": _num,
     "json": lambda column: f"{column}::json",  # verbatim; fails on text that is not JSON
+    "bool": lambda column: column,  # NOT NULL: true or false
 }
 
 
@@ -57,6 +58,7 @@ def _page_query(table: str, fields: tuple[Field, ...]) -> TextClause:
 
 EPISODES = _page_query("episodes", EPISODE_FIELDS)
 RISK_LOG = _page_query("risk_log", RISK_FIELDS)
+GOVERNANCE_LOG = _page_query("governance_log", GOVERNANCE_FIELDS)
 
 
 def pages(

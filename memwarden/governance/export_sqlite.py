@@ -1,8 +1,8 @@
-"""The export's sections rendered by SQLite itself (all but the small governance_log).
+"""The export's sections rendered by SQLite itself.
 
 A user's export is mostly these rows (1,000 episodes are ~1.2 MB of JSON).  Building
 each record in Python cost ~1.5 µs a row on top of fetching its columns; here SQLite
-builds each record, so Python fetches one string a row and joins a page of them.  The
+builds each record and joins a page of them, so Python fetches one string a page.  The
 JSON is the same document as :mod:`.export`'s Python renderer:
 equal values, not always equal bytes.  Strings keep non-ASCII characters instead of
 ``\\uXXXX`` escapes, and a float that SQLite's 15 digits do not round-trip is written
@@ -15,15 +15,15 @@ renderer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import Connection
 
 from ..errors import StoreError
 from ..store.engine import sqlite_version
-from .records import EPISODE_FIELDS, RISK_FIELDS, Field
+from .records import EPISODE_FIELDS, GOVERNANCE_FIELDS, RISK_FIELDS, Field, Kind
 
-__all__ = ["BELIEFS", "EPISODES", "RISK_LOG", "TASKS", "available", "pages"]
+__all__ = ["BELIEFS", "EPISODES", "GOVERNANCE_LOG", "RISK_LOG", "TASKS", "available", "pages"]
 
 
 def available(conn: Connection) -> bool:
@@ -90,30 +90,46 @@ def _page_query(
     ids_first: bool = False,
 ) -> str:
     """One page of the user's records in id order (driver SQL, for the raw cursor), as
-    BLOBs: the driver hands over the UTF-8 bytes without decoding them.
+    one row: (the records comma-joined as a UTF-8 BLOB, how many, the last id).
+
+    One row a page, not one a record: the driver then makes one bytes object a page
+    instead of a thousand, and Python joins nothing (0.6 ms less per 1,000 episodes,
+    measured).  ``group_concat`` takes the rows in the order the subquery yields them:
+    a subquery with LIMIT is not flattened into the aggregate but run as a coroutine,
+    in its ORDER BY order.  (An ORDER BY inside the aggregate would sort the rendered
+    records again: 2.6 times slower.)  ``tests/test_governance_export.py`` compares
+    multi-page sections with the Python renderer's.
 
     ``ids_first``: for a table without a ``(user_id, id)`` index, where SQLite would sort
     the user's rows by id after rendering every one of them, the page's ids are chosen
     first and only those rows rendered."""
-    record = f"CAST({_record(plain, rendered)} AS BLOB)"
+    record = _record(plain, rendered)
     if ids_first:
-        return (
-            f"SELECT id, {record} FROM {table} WHERE id IN (SELECT id FROM {table} "
+        rows = (
+            f"SELECT id, {record} AS r FROM {table} WHERE id IN (SELECT id FROM {table} "
             "WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?) ORDER BY id"
         )
-    return f"SELECT id, {record} FROM {table} WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
+    else:
+        rows = (
+            f"SELECT id, {record} AS r FROM {table} "
+            "WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
+        )
+    return f"SELECT CAST(group_concat(r, ',') AS BLOB), count(*), max(id) FROM ({rows})"
 
 
 def _from_fields(fields: tuple[Field, ...]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(plain, rendered) pairs of :func:`_record` for a record of :mod:`.records`."""
     plain = [(n, _ts(n) if kind == "ts" else n) for n, kind in fields if kind in _PLAIN]
-    rendered = [
-        (n, _num(n) if kind == "num" else _embed(n)) for n, kind in fields if kind not in _PLAIN
-    ]
+    rendered = [(n, _RENDERED[kind](n)) for n, kind in fields if kind not in _PLAIN]
     return plain, rendered
 
 
 _PLAIN = ("int", "text", "ts")
+_RENDERED: dict[Kind, Callable[[str], str]] = {
+    "num": _num,
+    "json": _embed,
+    "bool": lambda column: f"CASE WHEN {column} THEN 'true' ELSE 'false' END",
+}
 
 # Named, so that SQLite reads the indexed json_valid() values instead of re-parsing
 # (it does so only for an index the query names).
@@ -121,6 +137,7 @@ EPISODES = _page_query(
     "episodes INDEXED BY ix_episodes_user_timeline", *_from_fields(EPISODE_FIELDS)
 )
 RISK_LOG = _page_query("risk_log", *_from_fields(RISK_FIELDS))
+GOVERNANCE_LOG = _page_query("governance_log", *_from_fields(GOVERNANCE_FIELDS))
 
 
 def _children(table: str, key: str, parent: str, record: str) -> str:
@@ -213,20 +230,19 @@ def pages(conn: Connection, query: str, user_id: str, page: int) -> Iterator[tup
         last = -1
         while True:
             try:
-                rows = cursor.execute(query, (user_id, last, page)).fetchall()
+                joined, count, last_id = cursor.execute(query, (user_id, last, page)).fetchone()
             except driver_error as e:  # the store boundary, for this raw cursor
                 raise StoreError(f"cannot read the export: {e}") from e
-            if not rows:
+            if not count:
                 return
-            joined = b",".join([r[1] for r in rows])
             if not joined.isascii():  # stored text must be UTF-8 to be exported as such
                 try:
                     joined.decode("utf-8")
                 except UnicodeDecodeError as e:
                     raise StoreError(f"cannot decode a stored row as UTF-8: {e.reason}") from e
-            yield joined, len(rows)
-            if len(rows) < page:
+            yield joined, count
+            if count < page:
                 return
-            last = int(rows[-1][0])
+            last = int(last_id)
     finally:
         cursor.close()

@@ -1,15 +1,15 @@
-"""The export's two large records, episodes and risk_log, as fields of a kind: what the
-SQL renderers (:mod:`.export_sqlite`, :mod:`.export_postgres`) build from."""
+"""The export's flat records (episodes, risk_log, governance_log) as fields of a kind:
+what the SQL renderers (:mod:`.export_sqlite`, :mod:`.export_postgres`) build from."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["EPISODE_FIELDS", "RISK_FIELDS", "Field", "Kind"]
+__all__ = ["EPISODE_FIELDS", "GOVERNANCE_FIELDS", "RISK_FIELDS", "Field", "Kind"]
 
 # int, text: as stored; ts: an ISO 8601 timestamp; num: a float (null if not finite);
-# json: stored JSON text, embedded when it is JSON, else as a string.
-Kind = Literal["int", "text", "ts", "num", "json"]
+# json: stored JSON text, embedded when it is JSON, else as a string; bool: true/false.
+Kind = Literal["int", "text", "ts", "num", "json", "bool"]
 Field = tuple[str, Kind]
 
 EPISODE_FIELDS: tuple[Field, ...] = (
@@ -34,4 +34,13 @@ RISK_FIELDS: tuple[Field, ...] = (
     ("action", "text"),
     ("scores", "json"),
     ("details", "json"),
+)
+GOVERNANCE_FIELDS: tuple[Field, ...] = (
+    ("id", "int"),
+    ("ts", "ts"),
+    ("command", "text"),
+    ("args", "json"),
+    ("success", "bool"),
+    ("error", "text"),
+    ("latency_ms", "num"),
 )
