@@ -58,7 +58,11 @@ class Settings(BaseSettings):
         "(-1: never); keeps connections younger than proxy and firewall idle limits.",
     )
     pool_pre_ping: bool = Field(
-        default=True, description="Test a PostgreSQL connection before handing it out."
+        default=False,
+        description=(
+            "Test a PostgreSQL connection with a round trip before handing it out (off: "
+            "a free check of its socket discards connections the server closed)."
+        ),
     )
     sqlite_mmap_mb: int = Field(
         default=256,

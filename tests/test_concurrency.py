@@ -25,6 +25,7 @@ import contextlib
 import multiprocessing
 import queue
 import re
+import select
 import threading
 import time
 import traceback
@@ -541,7 +542,7 @@ def test_pool_settings_reach_postgres_engine(pg_url: str) -> None:
     try:
         pool: Any = store.engine.pool
         assert (pool.size(), pool._max_overflow, pool._timeout) == (2, 1, 0.2)
-        assert (pool._recycle, pool._pre_ping) == (60, True)
+        assert (pool._recycle, pool._pre_ping) == (60, False)
         with store.read() as conn:
             assert conn.execute(text("SHOW lock_timeout")).scalar_one() == "5s"
         with store.read(), store.read(), store.read():  # pool_size + max_overflow in use
@@ -554,3 +555,28 @@ def test_pool_settings_reach_postgres_engine(pg_url: str) -> None:
             assert time.perf_counter() - started >= 0.2
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_pool_checkout_replaces_a_connection_the_server_closed(pg_url: str) -> None:
+    store = Store.open(Settings(db=pg_url, pool_size=1, max_overflow=0))
+    admin = Store.open(Settings(db=pg_url, pool_size=1, max_overflow=0))
+    try:
+        with store.read() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            socket = conn.connection.dbapi_connection.fileno()  # type: ignore[union-attr]
+        with admin.read() as conn:
+            assert conn.execute(text(f"SELECT pg_terminate_backend({pid})")).scalar_one()
+        # The pooled connection is now dead: the server's FATAL message arrives on its
+        # socket (checked here so the test cannot pass by reusing a live connection).
+        poller = select.poll()
+        poller.register(socket, select.POLLIN)
+        deadline = time.monotonic() + 5
+        while not poller.poll(10) and time.monotonic() < deadline:
+            pass
+        assert poller.poll(0), "the server did not end the connection"
+        with store.read() as conn:  # no pre-ping round trip, yet no error
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    finally:
+        store.close()
+        admin.close()
