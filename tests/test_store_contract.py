@@ -97,3 +97,24 @@ def test_migrate_postgres_pages_per_user_tables_by_user_and_id(store: Store) -> 
         )
     assert set(definitions) == {"ix_risk_log_user_id", "ix_governance_log_user_id"}
     assert all(d.endswith("(user_id, id)") for d in definitions.values()), definitions
+
+
+@pytest.mark.engines("postgres")
+def test_search_postgres_is_never_a_prepared_statement(agent: Agent) -> None:
+    # Its best plan depends on the user's size and the words' frequency, which a
+    # prepared statement's generic plan ignores (store/search.py).  psycopg prepares a
+    # statement on its fifth run on a connection; a pool of one keeps them on one.
+    agent.turn("ana", "I adore sailing on the river near Porto.")
+    store = Store.open(Settings(db=agent.settings.db, pool_size=1, max_overflow=0))
+    try:
+        with store.read() as conn:
+            for _ in range(8):
+                assert store.search.search_episodes(conn, "ana", ["sailing"], 5)
+                assert store.search.search_episode_terms(conn, "ana", ["river"], 5) != [[]]
+                conn.execute(text("SELECT count(*) FROM episodes WHERE user_id = :u"), {"u": "x"})
+            prepared = conn.execute(text("SELECT statement FROM pg_prepared_statements")).all()
+        statements = [s for (s,) in prepared]
+        assert any("count(*) FROM episodes" in s for s in statements)  # psycopg prepares
+        assert not any("ts_rank_cd" in s for s in statements), statements
+    finally:
+        store.close()
