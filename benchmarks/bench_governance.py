@@ -355,9 +355,10 @@ def run_latencies(
         # Warm-up, as for /trace: the first exports on a connection prepare their SQL
         # statements (6.2, 5.0, 4.6 ms for the first three, then ~3.7, measured).  The
         # first is printed; the others are other users than the measured ones.
-        first_ms, _ = timed(lambda: gov.export_memory(mid_users[0], out=sink))
+        first_ms, first = timed(lambda: gov.export_memory(mid_users[0], out=sink))
+        assert first.ok, first.reply
         for user in mid_users[1:4]:
-            gov.export_memory(user, out=sink)
+            assert gov.export_memory(user, out=sink).ok
         _cpu.clear()
         export_ms = []
         for k in range(max(20, samples // 3)):

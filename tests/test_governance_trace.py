@@ -147,3 +147,28 @@ def test_trace_cli_text_and_json(settings: Settings) -> None:
     other = runner.invoke(app, ["--db", settings.db, "trace", "-u", "bob", "1"])
     assert other.exit_code == 2 and other.stdout == ""
     assert last_line(other.stderr) == "error: No episode 1."
+
+
+def test_trace_failed_leaves_its_pooled_connection_transactional(settings: Settings) -> None:
+    # On PostgreSQL a trace runs its statements autocommitted; one that fails must hand
+    # its connection back in transactions (pool of one: the next block gets the same).
+    from sqlalchemy import text
+
+    from memwarden.governance import Governance
+    from memwarden.store import Store
+
+    one = settings.model_copy(update={"pool_size": 1, "max_overflow": 0})
+    with Governance.open(one) as gov:
+        assert not gov.trace("ana", 999).ok
+        store: Store = gov.store
+        with pytest.raises(RuntimeError), store.write() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO governance_log (user_id, command, args, success, latency_ms, ts)"
+                    " VALUES ('zed', '/trace', '[]', true, 0, '2026-01-01')"
+                )
+            )
+            raise RuntimeError("a failure after the insert")
+        with store.read() as conn:
+            rows = conn.execute(text("SELECT user_id, success FROM governance_log")).all()
+    assert [tuple(r) for r in rows] == [("ana", False)]  # the failed trace's row only

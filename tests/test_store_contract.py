@@ -103,7 +103,7 @@ def test_migrate_postgres_pages_per_user_tables_by_user_and_id(store: Store) -> 
 def test_search_postgres_is_never_a_prepared_statement(agent: Agent) -> None:
     # Its best plan depends on the user's size and the words' frequency, which a
     # prepared statement's generic plan ignores (store/search.py).  psycopg prepares a
-    # statement on its fifth run on a connection; a pool of one keeps them on one.
+    # statement after five runs on a connection; a pool of one keeps them on one.
     agent.turn("ana", "I adore sailing on the river near Porto.")
     store = Store.open(Settings(db=agent.settings.db, pool_size=1, max_overflow=0))
     try:
@@ -118,3 +118,17 @@ def test_search_postgres_is_never_a_prepared_statement(agent: Agent) -> None:
         assert not any("ts_rank_cd" in s for s in statements), statements
     finally:
         store.close()
+
+
+def test_read_sees_one_snapshot_across_statements(store: Store, agent: Agent) -> None:
+    # An export's sections are separate statements of one read: a turn committed in
+    # between must not show in the later ones (PostgreSQL: REPEATABLE READ).
+    agent.turn("ana", "I adore sailing on the river.")
+    count = text("SELECT count(*) FROM episodes WHERE user_id = 'ana'")
+    with store.read() as conn:
+        before = conn.execute(count).scalar_one()
+        agent.turn("ana", "I moved to Berlin.")  # another connection, committed
+        during = conn.execute(count).scalar_one()
+    with store.read() as conn:
+        after = conn.execute(count).scalar_one()
+    assert (before, during, after) == (1, 1, 2)

@@ -95,10 +95,13 @@ def _page_query(
     One row a page, not one a record: the driver then makes one bytes object a page
     instead of a thousand, and Python joins nothing (0.6 ms less per 1,000 episodes,
     measured).  ``group_concat`` takes the rows in the order the subquery yields them:
-    a subquery with LIMIT is not flattened into the aggregate but run as a coroutine,
-    in its ORDER BY order.  (An ORDER BY inside the aggregate would sort the rendered
-    records again: 2.6 times slower.)  ``tests/test_governance_export.py`` compares
-    multi-page sections with the Python renderer's.
+    SQLite runs the subquery as a coroutine (it does not flatten a subquery with LIMIT,
+    or one whose ORDER BY an order-sensitive aggregate reads, into the aggregate), so
+    in its ORDER BY order.  SQLite's documentation leaves that order "arbitrary" without
+    an ORDER BY argument, so this is relied on, not promised: an ORDER BY inside the
+    aggregate would sort the rendered records again (2.6 times slower), and
+    ``tests/test_governance_export.py`` compares multi-page sections, record by record,
+    with the Python renderer's.
 
     ``ids_first``: for a table without a ``(user_id, id)`` index, where SQLite would sort
     the user's rows by id after rendering every one of them, the page's ids are chosen
@@ -223,7 +226,7 @@ def pages(conn: Connection, query: str, user_id: str, page: int) -> Iterator[tup
     """The user's records as (comma-joined page in UTF-8, records in it), in id order.
 
     On the driver's cursor, in ``conn``'s transaction: SQLAlchemy's result rows cost
-    0.5 ms a page here, for one string each."""
+    0.5 ms a page here (when a page was one row a record)."""
     driver_error = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -34,6 +34,7 @@ __all__ = [
     "RETRYABLE_SQLSTATES",
     "SearchBackend",
     "Store",
+    "isolate",
     "lock_user",
     "translate_errors",
 ]
@@ -72,6 +73,19 @@ def _translated(error: exc.DBAPIError) -> StoreError:
             return ConcurrencyConflict(message)
         return StoreUnavailable(message)
     return StoreError(message)
+
+
+def isolate(conn: Connection, *, snapshot: bool) -> None:
+    """Set the isolation of ``conn``'s next transaction (outside one).
+
+    ``snapshot``: a read whose statements all see one snapshot, as an export's sections
+    must.  SQLite's read transactions always do; PostgreSQL's need REPEATABLE READ (a
+    read-only one never fails to serialize).  Writes keep PostgreSQL's READ COMMITTED,
+    so that a writer which waited for a user's lock reads what the previous one
+    committed.  A client-side setting, applied at BEGIN: no round trip."""
+    if conn.dialect.name == "postgresql":
+        level = "REPEATABLE READ" if snapshot else conn.default_isolation_level
+        conn.execution_options(isolation_level=level)
 
 
 def lock_user(conn: Connection, user_id: str) -> None:
@@ -115,8 +129,10 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection in a read transaction (a consistent snapshot)."""
-        with translate_errors(), self.engine.connect() as conn, conn.begin():
-            yield conn
+        with translate_errors(), self.engine.connect() as conn:
+            isolate(conn, snapshot=True)
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self, user_id: str | None = None) -> Iterator[Connection]:

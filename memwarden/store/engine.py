@@ -77,11 +77,16 @@ def _postgres_engine(url: URL, settings: Settings) -> Engine:
         connect_args={"options": options},
     )
     if not settings.pool_pre_ping:
-        event.listen(engine, "checkout", _closed_by_server)
+        driver_error = engine.dialect.loaded_dbapi.Error
+
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+            _closed_by_server(dbapi_conn, driver_error)
+
     return engine
 
 
-def _closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+def _closed_by_server(dbapi_conn: Any, driver_error: type[Exception]) -> None:
     """Discard a pooled PostgreSQL connection whose socket has something to read.
 
     An idle connection receives nothing unless the server is ending it (a restart,
@@ -90,9 +95,18 @@ def _closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
     ms of every call on loopback, measured).  A connection lost silently (a network
     cut) still fails its next statement, as with any pool.  Raising
     DisconnectionError makes the pool replace the connection and retry the checkout."""
-    poller = select.poll()
-    poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-    if poller.poll(0):
+    try:
+        socket = dbapi_conn.fileno()  # fails once psycopg knows the connection is closed
+    except driver_error as e:
+        raise DisconnectionError("this pooled connection is closed") from e
+    if hasattr(select, "poll"):  # any fd number (select() stops at 1024)
+        poller = select.poll()
+        poller.register(socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+        readable = bool(poller.poll(0))
+    else:  # Windows, where select() takes sockets
+        ready, _, failed = select.select([socket], [], [socket], 0)
+        readable = bool(ready or failed)
+    if readable:
         raise DisconnectionError("the server closed this pooled connection")
 
 

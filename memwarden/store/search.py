@@ -170,8 +170,8 @@ class PostgresSearch:
     Searches are planned for their values, never as prepared statements: the best plan
     depends on how many rows the user has and how common the words are (the user's few
     rows by ``(user_id, id)``, or the word's GIN postings for a user with 100,000).  Once
-    psycopg prepared a search (its fifth run), PostgreSQL could settle on one generic
-    plan for all: after a VACUUM of the 1,000,000-episode benchmark database, it scanned
+    psycopg has prepared a search (after five runs on a connection) and PostgreSQL has
+    planned it five more times, the server may settle on one generic plan for all: after a VACUUM of the 1,000,000-episode benchmark database, it scanned
     every user's postings of a city name, and recall went from 3 to 35 ms p50.
     """
 
