@@ -29,8 +29,7 @@ from ..clock import utcnow
 from ..errors import GovernanceDisabled, InputError, MemwardenError, NotFound, StoreError
 from ..logs import logger
 from ..settings import Settings
-from ..store import Store, isolate, translate_errors
-from ..store.engine import WRITE
+from ..store import Store, transaction, translate_errors
 from . import args as a
 from .audit import log_call, record
 from .delete import checkpoint_wal, delete_belief, delete_episode
@@ -73,21 +72,13 @@ class _Session:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction: one snapshot for all its statements."""
-        conn = self.connection()
-        with translate_errors():
-            conn.execution_options(**{WRITE: False})
-            isolate(conn, snapshot=True)
-            with conn.begin():
-                yield conn
+        with translate_errors(), transaction(self.connection(), write=False) as conn:
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        conn = self.connection()
-        with translate_errors():
-            conn.execution_options(**{WRITE: True})
-            isolate(conn, snapshot=False)
-            with conn.begin():
-                yield conn
+        with translate_errors(), transaction(self.connection(), write=True) as conn:
+            yield conn
 
     @contextmanager
     def statements(self) -> Iterator[Connection]:
@@ -111,7 +102,7 @@ class _Session:
             with contextlib.suppress(SQLAlchemyError):
                 conn.rollback()
             with contextlib.suppress(SQLAlchemyError, conn.dialect.loaded_dbapi.Error):
-                isolate(conn, snapshot=False)
+                conn.execution_options(isolation_level=conn.default_isolation_level)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -34,8 +34,8 @@ __all__ = [
     "RETRYABLE_SQLSTATES",
     "SearchBackend",
     "Store",
-    "isolate",
     "lock_user",
+    "transaction",
     "translate_errors",
 ]
 
@@ -75,17 +75,22 @@ def _translated(error: exc.DBAPIError) -> StoreError:
     return StoreError(message)
 
 
-def isolate(conn: Connection, *, snapshot: bool) -> None:
-    """Set the isolation of ``conn``'s next transaction (outside one).
+@contextmanager
+def transaction(conn: Connection, *, write: bool) -> Iterator[Connection]:
+    """``conn`` in a new transaction: a write, or a read that sees one snapshot.
 
-    ``snapshot``: a read whose statements all see one snapshot, as an export's sections
-    must.  SQLite's read transactions always do; PostgreSQL's need REPEATABLE READ (a
-    read-only one never fails to serialize).  Writes keep PostgreSQL's READ COMMITTED,
-    so that a writer which waited for a user's lock reads what the previous one
-    committed.  A client-side setting, applied at BEGIN: no round trip."""
+    A write takes SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``) and keeps
+    PostgreSQL's READ COMMITTED, so that a writer which waited for a user's lock reads
+    what the previous one committed.  A read's statements all see one snapshot, as an
+    export's sections must: SQLite's read transactions always do; PostgreSQL's run in
+    REPEATABLE READ (a read-only one never fails to serialize).  Both settings are
+    client-side, applied at BEGIN: no round trip."""
+    conn.execution_options(**{WRITE: write})
     if conn.dialect.name == "postgresql":
-        level = "REPEATABLE READ" if snapshot else conn.default_isolation_level
+        level = conn.default_isolation_level if write else "REPEATABLE READ"
         conn.execution_options(isolation_level=level)
+    with conn.begin():
+        yield conn
 
 
 def lock_user(conn: Connection, user_id: str) -> None:
@@ -129,10 +134,8 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection in a read transaction (a consistent snapshot)."""
-        with translate_errors(), self.engine.connect() as conn:
-            isolate(conn, snapshot=True)
-            with conn.begin():
-                yield conn
+        with translate_errors(), self.engine.connect() as conn, transaction(conn, write=False):
+            yield conn
 
     @contextmanager
     def write(self, user_id: str | None = None) -> Iterator[Connection]:
@@ -143,8 +146,8 @@ class Store:
         """
         with (
             translate_errors(),
-            self.engine.connect().execution_options(**{WRITE: True}) as conn,
-            conn.begin(),
+            self.engine.connect() as conn,
+            transaction(conn, write=True),
         ):
             if user_id is not None:
                 lock_user(conn, user_id)
