@@ -7,10 +7,12 @@ import json
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from memwarden.agent import Agent
 from memwarden.clock import utcnow
@@ -422,29 +424,65 @@ def test_export_memory_postgres_and_python_renderers_give_one_document(
     )
     _tricky_governance_rows(agent, db)
     now = utcnow()
-    texts = []
+    texts, statements = [], []
     for in_python in (False, True):
         buffer = io.StringIO()
-        with store.read() as conn:
+        with _statements(store) as seen, store.read() as conn:
             write_export(conn, "ana", buffer, exported_at=now, page=2, in_python=in_python)
         texts.append(buffer.getvalue())
+        statements.append(seen)
     in_pg, in_python_doc = (json.loads(t) for t in texts)
     validate_export(in_pg)
 
     assert in_pg == in_python_doc
-    # PostgreSQL rendered the risk rows and the episodes' first pages; the page holding
-    # the trace that is not JSON, and the rest of that section, fell back to Python.
-    risk = texts[0][texts[0].index('"risk_log":[') :]
-    episodes = texts[0][texts[0].index('"episodes":[') : texts[0].index('"beliefs":[')]
-    assert '"episode_id" : ' in risk and '"user_input" : ' in episodes
+    # The server rendered every page of the three flat sections, the rows that are not
+    # JSON included (no fallback to Python); the Python renderer read the flags.
+    rendered = [s for s in statements[0] if s.startswith("SELECT id, '{\"id\":'")]
+    assert len(rendered) == len(ids) // 2 + 1 + 3 + 2  # pages: episodes, risk_log, calls
+    assert not any(s.startswith("SELECT id, '{") for s in statements[1])
+    assert any("trace_is_json" in s for s in statements[1])
     first, second = in_pg["episodes"][:2]
     assert (first["draft_total_score"], first["final_score"]) == (1 / 3, None)
     assert second["occurred_at"] == "2023-05-08T13:56:00.000000"
     assert (in_pg["episodes"][2]["trace"], in_pg["episodes"][2]["meta"]) == ("{a: 1}", "NaN")
-    assert len(in_pg["episodes"]) == len(ids) > 4  # the pages after the fallback are there
+    assert second["meta"] == {"speaker": "Zoë"}
+    assert len(in_pg["episodes"]) == len(ids) > 4
     assert {r["draft_total_score"] for r in in_pg["risk_log"]} == {None}
-    # governance_log: its first page rendered by PostgreSQL, the page holding the args
-    # that are not JSON by Python.
-    calls = texts[0][texts[0].index('"governance_log":[') :]
-    assert '"command" : ' in calls and '"command":' in calls
     _assert_tricky_governance_rows(in_pg["governance_log"])
+
+
+@pytest.mark.engines("postgres")
+def test_json_flags_follow_every_write_of_their_column(agent: Agent, db: TestDatabase) -> None:
+    agent.turn("ana", "I live in Berlin.")
+    (episode,) = db.rows("SELECT id FROM episodes WHERE user_id = 'ana'")
+    flags = f"SELECT meta_is_json, trace_is_json FROM episodes WHERE id = {episode[0]}"
+    assert db.rows(flags) == [(None, True)]  # no meta: neither JSON nor not
+    for meta, trace, expected in (
+        ("'{\"a\": [1, 2.5e3]}'", "'\"x\"'", (True, True)),
+        ("'{a: 1}'", "'NaN'", (False, False)),  # JSON5 and a non-finite constant
+        ("'[' || repeat('[', 100000) || ']'", "'\"\\ud800\"'", (False, True)),
+        ("'{\"a\": 1} x'", "''", (False, False)),
+    ):
+        db.execute(f"UPDATE episodes SET meta = {meta}, trace = {trace} WHERE id = {episode[0]}")
+        assert db.rows(flags) == [expected], (meta, trace)
+    db.execute("UPDATE risk_log SET details = 'not json', scores = '{}'")
+    assert db.rows("SELECT DISTINCT scores_is_json, details_is_json FROM risk_log") == [
+        (True, False)
+    ]
+    db.execute("UPDATE governance_log SET args = '[1,'")
+    assert {r[0] for r in db.rows("SELECT args_is_json FROM governance_log")} <= {False}
+
+
+@contextmanager
+def _statements(store: Store) -> Iterator[list[str]]:
+    """The SQL statements run on ``store`` inside the block, in order."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["EPISODE_FIELDS", "GOVERNANCE_FIELDS", "RISK_FIELDS", "Field", "Kind"]
+__all__ = [
+    "EPISODE_FIELDS",
+    "FLAGGED_JSON",
+    "GOVERNANCE_FIELDS",
+    "JSON_FLAGS",
+    "RISK_FIELDS",
+    "Field",
+    "Kind",
+]
 
 # int, text: as stored; ts: an ISO 8601 timestamp; num: a float (null if not finite);
 # json: stored JSON text, embedded when it is JSON, else as a string; bool: true/false.
@@ -43,4 +51,19 @@ GOVERNANCE_FIELDS: tuple[Field, ...] = (
     ("success", "bool"),
     ("error", "text"),
     ("latency_ms", "num"),
+)
+
+#: PostgreSQL: table -> the generated ``<column>_is_json`` flags (migration 0010) of its
+#: ``json`` fields, which the server computes when a row is written.
+JSON_FLAGS: dict[str, tuple[str, ...]] = {
+    table: tuple(f"{name}_is_json" for name, kind in fields if kind == "json")
+    for table, fields in (
+        ("episodes", EPISODE_FIELDS),
+        ("risk_log", RISK_FIELDS),
+        ("governance_log", GOVERNANCE_FIELDS),
+    )
+}
+#: The columns those flags describe.
+FLAGGED_JSON = frozenset(
+    flag.removesuffix("_is_json") for flags in JSON_FLAGS.values() for flag in flags
 )

@@ -5,7 +5,8 @@ at head; every table, column, index and foreign key of ``store/schema.py`` prese
 nothing unexpected); foreign keys enforced on memwarden's connections; on SQLite the
 full-text tables and their triggers, WAL, and the seed's own hand-written SQL (its
 "Check 1-3" and "Useful Commands" queries) running as written; on PostgreSQL the
-generated ``search_vector`` columns and their GIN indexes.
+generated ``search_vector`` columns and their GIN indexes, and the export's generated
+JSON flags.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, inspect, text
 
+from ..governance.records import JSON_FLAGS
 from ..store import Store
 from ..store.migrate import head_revision
 from ..store.schema import metadata
@@ -49,12 +51,18 @@ SEED_SQL: dict[str, str] = {
     ),
 }
 
-#: What a dialect adds for full-text search (the store's one seam): columns and indexes.
-#: PostgreSQL's are generated ``tsvector`` columns, in step with their rows by definition.
-SEARCH_EXTRAS: dict[str, dict[str, tuple[set[str], set[str]]]] = {
+#: What a dialect adds to ``store/schema.py``: columns and indexes.  PostgreSQL's columns
+#: are generated, in step with their rows by definition: the ``tsvector`` of full-text
+#: search (the store's one seam) and the export's ``<column>_is_json`` flags (0010).
+DIALECT_EXTRAS: dict[str, dict[str, tuple[set[str], set[str]]]] = {
     "postgresql": {
-        "episodes": ({"search_vector"}, {"ix_episodes_search_vector"}),
+        "episodes": (
+            {"search_vector", *JSON_FLAGS["episodes"]},
+            {"ix_episodes_search_vector"},
+        ),
         "semantic_beliefs": ({"search_vector"}, {"ix_semantic_beliefs_search_vector"}),
+        "risk_log": (set(JSON_FLAGS["risk_log"]), set()),
+        "governance_log": (set(JSON_FLAGS["governance_log"]), set()),
     },
     # Migrations 0004, 0005 and 0007: the orphan count's merge, the timeline and the
     # export's JSON validity (the export names that index).
@@ -114,7 +122,7 @@ def _index_names(conn: Connection, inspector: Any, table: str) -> set[str]:
 def _tables(conn: Connection, report: ValidationReport) -> None:
     inspector = inspect(conn)
     present = set(inspector.get_table_names())
-    extras = SEARCH_EXTRAS.get(conn.dialect.name, {})
+    extras = DIALECT_EXTRAS.get(conn.dialect.name, {})
     for table in metadata.sorted_tables:
         if table.name not in present:
             report.add(f"table {table.name}", False, "missing")
