@@ -7,12 +7,16 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from memwarden.agent import Agent
 from memwarden.cli import app
+from memwarden.clock import utcnow
 from memwarden.governance import DISABLED_MESSAGE, Governance
+from memwarden.governance.audit import record
 from memwarden.settings import Settings
+from memwarden.store import Store
 
 from .cli import run_cli
 from .engines import TestDatabase
@@ -210,3 +214,28 @@ def test_store_failure_is_one_line_audited_and_logged_as_error(
     assert "\n" not in result.reply
     assert db.audit()[-1][:4] == ("ana", "/task_events", "[]", 0)
     assert "[ERROR] governance /task_events failed (user: ana)" in log.getvalue()
+
+
+@pytest.mark.engines("postgres")
+@pytest.mark.parametrize(("durable", "setting"), [(True, "on"), (False, "off")])
+def test_record_of_a_call_that_changed_nothing_skips_the_flush_wait(
+    store: Store, durable: bool, setting: str
+) -> None:
+    with store.write() as conn:
+        record(
+            conn,
+            user_id="ana",
+            command="/trace",
+            args=["1"],
+            success=True,
+            error=None,
+            latency_ms=0.25,
+            ts=utcnow(),
+            durable=durable,
+        )
+        # In effect until this transaction's commit, which reads it; then reset.
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == setting
+    with store.read() as conn:
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+        row = conn.execute(text("SELECT user_id, args, success, error FROM governance_log")).one()
+    assert tuple(row) == ("ana", '["1"]', True, None)

@@ -42,6 +42,7 @@ class CommandSpec:
     usage: str
     prefix: str | None  # "episode", "belief", "task", or None for no id
     optional: bool = False  # the id may be left out
+    changes: bool = False  # it changes the user's data (its audit row commits with that)
 
 
 COMMANDS: dict[str, CommandSpec] = {
@@ -49,9 +50,14 @@ COMMANDS: dict[str, CommandSpec] = {
     for spec in (
         CommandSpec(EXPORT_MEMORY, "usage: /export_memory", None),
         CommandSpec(
-            DELETE_EPISODE, "usage: /delete_episode EPISODE_ID (45 or episode_45)", "episode"
+            DELETE_EPISODE,
+            "usage: /delete_episode EPISODE_ID (45 or episode_45)",
+            "episode",
+            changes=True,
         ),
-        CommandSpec(DELETE_BELIEF, "usage: /delete_belief BELIEF_ID (7 or belief_7)", "belief"),
+        CommandSpec(
+            DELETE_BELIEF, "usage: /delete_belief BELIEF_ID (7 or belief_7)", "belief", changes=True
+        ),
         CommandSpec(
             TASK_EVENTS, "usage: /task_events [TASK_ID] (3 or task_3)", "task", optional=True
         ),

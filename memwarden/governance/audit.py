@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, text
 
 from ..logs import event, logger
 from ..store.schema import USER, governance_log
@@ -20,6 +20,14 @@ __all__ = ["log_call", "record"]
 
 MAX_ERROR_CHARS = 500
 _INSERT = insert(governance_log)  # built once: SQLAlchemy reuses its compiled form
+# PostgreSQL: the same row, with synchronous_commit off for the transaction it is in
+# (set_config(..., true) is SET LOCAL; the commit reads it, then it ends with the
+# transaction).  One statement, so it also serves an autocommitted trace.
+_INSERT_NOT_FLUSHED = text(
+    "INSERT INTO governance_log (user_id, command, args, success, error, latency_ms, ts) "
+    "SELECT :user_id, :command, :args, :success, :error, :latency_ms, :ts "
+    "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS not_flushed"
+)
 
 
 def record(
@@ -32,10 +40,18 @@ def record(
     error: str | None,
     latency_ms: float,
     ts: datetime,
+    durable: bool = True,
 ) -> None:
-    """Insert the call's ``governance_log`` row (in the caller's transaction)."""
+    """Insert the call's ``governance_log`` row (in the caller's transaction).
+
+    ``durable=False`` is for a row that records a call which changed nothing (a read, a
+    refusal): on PostgreSQL its commit then does not wait for the WAL to reach the disk
+    (``synchronous_commit`` off for that transaction alone), which is the durability
+    SQLite's ``synchronous = NORMAL`` gives every commit.  A server crash within
+    ~3 x ``wal_writer_delay`` of it may lose the row; never a change's."""
+    statement = _INSERT if durable or conn.dialect.name != "postgresql" else _INSERT_NOT_FLUSHED
     conn.execute(
-        _INSERT,
+        statement,
         {
             "user_id": user_id[:USER],
             "command": command[:32],

@@ -5,7 +5,9 @@ flag, parse the words, run the command on one database connection, and write the
 ``governance_log`` row and the log line, whether it succeeded or not.  On success the
 audit row is written in the command's own write transaction where it has one (deletes,
 task events; trace on SQLite), so a delete is never committed without its audit row.
-On PostgreSQL a trace's read and its audit row are two autocommitted statements.
+On PostgreSQL a trace's read and its audit row are two autocommitted statements, and the
+audit row of a call that changed nothing commits without waiting for the WAL flush
+(:func:`.audit.record`), as every SQLite commit does at ``synchronous = NORMAL``.
 """
 
 from __future__ import annotations
@@ -238,6 +240,7 @@ class Governance:
                 error=None,
                 latency_ms=_ms(start),
                 ts=utcnow(),
+                durable=a.COMMANDS[command].changes,
             )
             session.audited = True
 
@@ -298,6 +301,7 @@ class Governance:
                         error=message,
                         latency_ms=latency,
                         ts=utcnow(),
+                        durable=False,  # a failed call changed nothing
                     )
                 break
             except (MemwardenError, SQLAlchemyError) as e:
