@@ -32,7 +32,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, text
 
 from . import export_postgres, export_sqlite
-from .records import FLAGGED_JSON
+from .records import JSON_FLAGS
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "SECTIONS", "write_export"]
 
@@ -191,11 +191,11 @@ class _Writer:
 
 
 def _episodes(
-    conn: Connection, user_id: str, valid: Callable[[str], str], page: int
+    conn: Connection, user_id: str, valid: Callable[[str, str], str], page: int
 ) -> Iterator[str]:
     query = text(
         "SELECT id, ts, occurred_at, user_input, draft, reply, action, draft_total_score, "
-        f"final_score, meta, {valid('meta')}, trace, {valid('trace')} FROM episodes "
+        f"final_score, meta, {valid('episodes', 'meta')}, trace, {valid('episodes', 'trace')} FROM episodes "
         "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
     for r in _keyset(conn, query, user_id, page):
@@ -230,13 +230,15 @@ def _beliefs(conn: Connection, user_id: str, page: int) -> Iterator[str]:
             )
 
 
-def _tasks(conn: Connection, user_id: str, valid: Callable[[str], str], page: int) -> Iterator[str]:
+def _tasks(
+    conn: Connection, user_id: str, valid: Callable[[str, str], str], page: int
+) -> Iterator[str]:
     query = text(
         "SELECT id, title, status, created_at, updated_at, source_episode_id FROM tasks "
         "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
     events_query = text(
-        f"SELECT task_id, id, ts, event, episode_id, detail, {valid('detail')} "
+        f"SELECT task_id, id, ts, event, episode_id, detail, {valid('task_events', 'detail')} "
         f"FROM task_events WHERE user_id = :u AND task_id IN ({_PAGE_OF_TASKS}) "
         "ORDER BY task_id, id"
     )
@@ -256,11 +258,11 @@ def _tasks(conn: Connection, user_id: str, valid: Callable[[str], str], page: in
 
 
 def _risk_log(
-    conn: Connection, user_id: str, valid: Callable[[str], str], page: int
+    conn: Connection, user_id: str, valid: Callable[[str, str], str], page: int
 ) -> Iterator[str]:
     query = text(
         "SELECT id, episode_id, ts, draft_total_score, final_score, action, "
-        f"scores, {valid('scores')}, details, {valid('details')} FROM risk_log "
+        f"scores, {valid('risk_log', 'scores')}, details, {valid('risk_log', 'details')} FROM risk_log "
         "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
     for r in _keyset(conn, query, user_id, page):
@@ -272,10 +274,10 @@ def _risk_log(
 
 
 def _governance_log(
-    conn: Connection, user_id: str, valid: Callable[[str], str], page: int
+    conn: Connection, user_id: str, valid: Callable[[str, str], str], page: int
 ) -> Iterator[str]:
     query = text(
-        f"SELECT id, ts, command, args, {valid('args')}, success, error, latency_ms "
+        f"SELECT id, ts, command, args, {valid('governance_log', 'args')}, success, error, latency_ms "
         "FROM governance_log WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
     for r in _keyset(conn, query, user_id, page):
@@ -366,18 +368,20 @@ _SOURCES = text(
 # -- values -----------------------------------------------------------------------------
 
 
-def _json_valid_sql(conn: Connection) -> Callable[[str], str]:
-    """SQL that tells whether a column holds valid JSON (NULL: check in Python).
+def _json_valid_sql(conn: Connection) -> Callable[[str, str], str]:
+    """SQL that tells whether ``table.column`` holds valid JSON (NULL: check in Python).
 
     On PostgreSQL, the generated flag where the column has one (migration 0010).
     ``json_valid(X)`` rejects JSON5 as the flag ``1`` (strict RFC 8259) does, and is
     ~40 % faster than spelling the flag out (SQLite 3.51; 3.42-3.44 accept JSON5 there;
     ``tests/test_governance_export.py`` holds a JSON5 row)."""
     if conn.dialect.name == "postgresql":
-        return lambda column: f"{column}_is_json" if column in FLAGGED_JSON else "NULL"
+        return lambda table, column: (
+            f"{column}_is_json" if f"{column}_is_json" in JSON_FLAGS.get(table, ()) else "NULL"
+        )
     if conn.dialect.name != "sqlite":
-        return lambda column: "NULL"
-    return lambda column: f"json_valid({column})"
+        return lambda table, column: "NULL"
+    return lambda table, column: f"json_valid({column})"
 
 
 def _embed(raw: Any, valid: Any) -> str:

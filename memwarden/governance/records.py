@@ -7,7 +7,6 @@ from typing import Literal
 
 __all__ = [
     "EPISODE_FIELDS",
-    "FLAGGED_JSON",
     "GOVERNANCE_FIELDS",
     "JSON_FLAGS",
     "RISK_FIELDS",
@@ -63,7 +62,3 @@ JSON_FLAGS: dict[str, tuple[str, ...]] = {
         ("governance_log", GOVERNANCE_FIELDS),
     )
 }
-#: The columns those flags describe.
-FLAGGED_JSON = frozenset(
-    flag.removesuffix("_is_json") for flags in JSON_FLAGS.values() for flag in flags
-)
