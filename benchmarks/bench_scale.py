@@ -8,6 +8,9 @@ p95, on one engine at 1,000,000 episodes across 10,000 users (issue 8).
         --to postgresql+psycopg://postgres@127.0.0.1:5432/memwarden_bench
     python -m benchmarks.bench_scale --db /tmp/scale/memwarden-scale-1000000-10000.db
     python -m benchmarks.bench_scale --db postgresql+psycopg://postgres@127.0.0.1:5432/memwarden_bench
+    # the governance ratio, both engines sample by sample in the same minutes:
+    python -m benchmarks.bench_scale --db /tmp/scale/memwarden-scale-1000000-10000.db \
+        --paired postgresql+psycopg://postgres@127.0.0.1:5432/memwarden_bench
 
 A SQLite ``--db`` is measured on a copy (the source stays pristine); a PostgreSQL one in
 place (turns and audit rows are added to it).  Turns: N worker processes (spawned), each
@@ -23,6 +26,7 @@ average at start and end, and a Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import random
@@ -144,52 +148,76 @@ def episodes_of(store: Store, users: list[str], rng: random.Random) -> list[tupl
 
 
 def governance_and_recall(
-    db: str, samples: int, users: list[str], rng: random.Random
-) -> dict[str, float]:
-    """p95 of /trace (random episodes), /export_memory (1,000-episode users) and recall."""
-    settings = Settings(db=db, embeddings=False)
-    figures: dict[str, float] = {}
-    with Governance.open(settings) as gov:
-        picks = episodes_of(gov.store, rng.sample(users, 100), rng)
-        for user, episode in picks[:20]:  # warm-up
-            gov.trace(user, episode)
-        ms = []
-        for _ in range(samples):
-            user, episode = rng.choice(picks)
-            t0 = time.perf_counter()
-            result = gov.trace(user, episode)
-            ms.append((time.perf_counter() - t0) * 1000)
+    dbs: list[str], samples: int, users: list[str], rng: random.Random
+) -> list[dict[str, list[float]]]:
+    """Per database, ms per call of /trace (random episodes), /export_memory (1,000-episode
+    users) and recall.  With several databases, sample by sample in alternating order, so
+    that every engine's samples of a figure come from the same minutes (this box's speed
+    swings for minutes at a time)."""
+    settings = [Settings(db=db, embeddings=False) for db in dbs]
+    with contextlib.ExitStack() as stack:
+        govs = [stack.enter_context(Governance.open(s)) for s in settings]
+        sink = stack.enter_context(open(os.devnull, "w", encoding="utf-8"))
+        picks = episodes_of(govs[0].store, rng.sample(users, 100), rng)
+        traced = [rng.choice(picks) for _ in range(samples + 20)]
+        said = [(rng.choice(users), sentence(rng)) for _ in range(samples + 20)]
+
+        def trace(i: int, k: int) -> None:
+            result = govs[i].trace(*traced[k])
             assert result.ok, result.reply
-        figures["/trace p95 (ms)"] = p95(ms)
-        ms = []
-        with open(os.devnull, "w", encoding="utf-8") as sink:
-            gov.export_memory(EXACT_USERS[0], out=sink)  # warm-up
-            for k in range(samples):
-                t0 = time.perf_counter()
-                exported = gov.export_memory(EXACT_USERS[k % len(EXACT_USERS)], out=sink)
-                ms.append((time.perf_counter() - t0) * 1000)
-                assert exported.ok and exported.result is not None, exported.reply
-                assert exported.result.counts["episodes"] >= 1000, exported.result.counts
-        figures["/export_memory p95, 1,000-episode user (ms)"] = p95(ms)
-        store = gov.store
-        ms = []
-        for k in range(samples + 20):
-            user, text = rng.choice(users), sentence(rng)
-            t0 = time.perf_counter()
+
+        def export(i: int, k: int) -> None:
+            exported = govs[i].export_memory(EXACT_USERS[k % len(EXACT_USERS)], out=sink)
+            assert exported.ok and exported.result is not None, exported.reply
+            assert exported.result.counts["episodes"] >= 1000, exported.result.counts
+
+        def recall_(i: int, k: int) -> None:
+            store, (user, text) = govs[i].store, said[k]
             with store.read() as conn:
-                found = recall(
+                recall(
                     conn,
                     store.search,
                     user,
                     text,
-                    episodes=settings.recall_episodes,
-                    beliefs=settings.recall_beliefs,
+                    episodes=settings[i].recall_episodes,
+                    beliefs=settings[i].recall_beliefs,
                 )
-            if k >= 20:  # the first 20 are the warm-up
-                ms.append((time.perf_counter() - t0) * 1000)
-        assert found is not None
-        figures["recall p95, lexical (ms)"] = p95(ms)
+
+        figures: list[dict[str, list[float]]] = [{} for _ in dbs]
+        # Warm-ups: the driver prepares a statement on its fifth run on a connection.
+        for name, call, warm in (
+            ("/trace", trace, 20),
+            ("/export_memory, 1,000-episode user", export, 5),
+            ("recall, lexical", recall_, 20),
+        ):
+            for i in range(len(dbs)):
+                for k in range(warm):
+                    call(i, samples + k)  # the warm-ups' own picks, users and texts
+            ms: list[list[float]] = [[] for _ in dbs]
+            for k in range(samples):
+                order = list(range(len(dbs)))
+                if k % 2:
+                    order.reverse()
+                for i in order:
+                    t0 = time.perf_counter()
+                    call(i, k)
+                    ms[i].append((time.perf_counter() - t0) * 1000)
+            for i, values in enumerate(ms):
+                figures[i][name] = values
     return figures
+
+
+def paired(figures: list[dict[str, list[float]]]) -> None:
+    """Print SQLite's and PostgreSQL's p50 and p95 per figure, and the ratio of the p95s."""
+    sqlite, postgres = figures
+    print("\n| figure | SQLite p50 | SQLite p95 | PostgreSQL p50 | PostgreSQL p95 | ratio (p95) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, ms in sqlite.items():
+        other = postgres[name]
+        print(
+            f"| {name} (ms) | {statistics.median(ms):.2f} | {p95(ms):.2f} | "
+            f"{statistics.median(other):.2f} | {p95(other):.2f} | {p95(other) / p95(ms):.1f}× |"
+        )
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -221,6 +249,13 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200, help="turns per worker")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument(
+        "--paired",
+        metavar="POSTGRES_URL",
+        help="instead of turns: /trace, /export_memory and recall on --db (a SQLite path) "
+        "and on this PostgreSQL database, sample by sample alternating; prints each "
+        "engine's p50 and p95 and the ratio of the p95s",
+    )
     args = parser.parse_args()
     if args.build:
         t0 = time.perf_counter()
@@ -229,6 +264,8 @@ def main() -> None:
         return
     if not args.db:
         parser.error("--db or --build is required")
+    if args.paired and ("://" in args.db or "://" not in args.paired):
+        parser.error("--paired takes a PostgreSQL URL, with --db a SQLite path")
 
     load_start = os.getloadavg()
     db, work = args.db, None
@@ -240,11 +277,17 @@ def main() -> None:
     quiet(Settings(db=db))
     print(describe())
     print(f"engine: {engine}; data: {data_size(db)}")
+    if args.paired:
+        print(f"paired with PostgreSQL; data: {data_size(args.paired)}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in load_start)}")
     rng = random.Random(5)
     mid_users = [f"user{u:04d}" for u in range(101, args.users)]
     rows: list[tuple[str, str]] = []
     try:
+        if args.paired:
+            paired(governance_and_recall([db, args.paired], args.samples, mid_users, rng))
+            print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            return
         for n in (int(w) for w in args.workers.split(",")):
             # Fresh users per run: no run benefits from another's warm caches.
             users = rng.sample(mid_users, min(len(mid_users), n * args.turns))
@@ -261,8 +304,8 @@ def main() -> None:
                 )
             )
             print(f"  {n} worker(s): {r}", file=sys.stderr, flush=True)
-        for name, ms in governance_and_recall(db, args.samples, mid_users, rng).items():
-            rows.append((name, f"{ms:.1f}"))
+        (figures,) = governance_and_recall([db], args.samples, mid_users, rng)
+        rows += [(f"{name}: p95 (ms)", f"{p95(ms):.1f}") for name, ms in figures.items()]
     finally:
         if work is not None:
             for suffix in ("", "-wal", "-shm"):
