@@ -435,12 +435,14 @@ def test_export_memory_postgres_and_python_renderers_give_one_document(
     validate_export(in_pg)
 
     assert in_pg == in_python_doc
-    # The server rendered every page of the three flat sections, the rows that are not
-    # JSON included (no fallback to Python); the Python renderer read the flags.
-    rendered = [s for s in statements[0] if s.startswith("SELECT id, '{\"id\":'")]
-    assert len(rendered) == len(ids) // 2 + 1 + 3 + 2  # pages: episodes, risk_log, calls
-    assert not any(s.startswith("SELECT id, '{") for s in statements[1])
-    assert any("trace_is_json" in s for s in statements[1])
+    # The server rendered the three flat sections, the rows that are not JSON included:
+    # none of the Python renderer's queries for them ran (the server's run on the driver's
+    # cursor, which SQLAlchemy's events do not see); the Python renderer read the flags.
+    flat = ("FROM episodes", "FROM risk_log", "FROM governance_log")
+    python_queries = [s for s in statements[1] if any(f in s for f in flat)]
+    assert len(python_queries) == len(ids) // 2 + 1 + 3 + 2  # pages: episodes, risk, calls
+    assert not any(s in statements[0] for s in python_queries)
+    assert any("trace_is_json" in s for s in python_queries)
     first, second = in_pg["episodes"][:2]
     assert (first["draft_total_score"], first["final_score"]) == (1 / 3, None)
     assert second["occurred_at"] == "2023-05-08T13:56:00.000000"
@@ -490,3 +492,21 @@ def _statements(store: Store) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.engines("postgres")
+def test_export_memory_postgres_other_client_encoding_gives_one_document(
+    agent: Agent, store: Store, tmp_path: Path
+) -> None:
+    agent.turn("ana", "Je m'appelle Zoé et j'habite à Genève, près du café.")
+    now = utcnow()
+    documents = []
+    for encoding in ("UTF8", "LATIN1"):  # the server's bytes are UTF-8 only with the first
+        path = tmp_path / f"{encoding}.json"
+        with path.open("w", encoding="utf-8") as f, store.read() as conn:
+            conn.exec_driver_sql(f"SET LOCAL client_encoding TO '{encoding}'")
+            write_export(conn, "ana", f, exported_at=now)
+        documents.append(json.loads(path.read_text(encoding="utf-8")))
+
+    assert documents[0] == documents[1]
+    assert "Genève" in documents[1]["episodes"][0]["user_input"]

@@ -19,8 +19,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 
-from sqlalchemy import Connection, TextClause, text
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from sqlalchemy import Connection
 
+from ..errors import StoreError
 from .records import EPISODE_FIELDS, GOVERNANCE_FIELDS, RISK_FIELDS, Field, Kind
 
 __all__ = ["EPISODES", "GOVERNANCE_LOG", "RISK_LOG", "pages"]
@@ -69,12 +72,13 @@ def _record(fields: tuple[Field, ...]) -> str:
     return " || ".join(parts)
 
 
-def _page_query(table: str, fields: tuple[Field, ...]) -> TextClause:
-    # A row a record: ``string_agg`` over the page cost more (1.6 ms for 1,000 episodes,
-    # copying ~1 MB as it grows) than Python's join.
-    return text(
+def _page_query(table: str, fields: tuple[Field, ...]) -> str:
+    # Driver SQL (psycopg's placeholders), for the raw cursor.  A row a record:
+    # ``string_agg`` over the page cost more (1.6 ms for 1,000 episodes, copying ~1 MB as
+    # it grows) than Python's join.
+    return (
         f"SELECT id, {_record(fields)} FROM {table} "
-        "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
+        "WHERE user_id = %s AND id > %s ORDER BY id LIMIT %s"
     )
 
 
@@ -83,16 +87,41 @@ RISK_LOG = _page_query("risk_log", RISK_FIELDS)
 GOVERNANCE_LOG = _page_query("governance_log", GOVERNANCE_FIELDS)
 
 
+class _Bytes(Loader):
+    """A ``text`` value as the server's UTF-8 bytes, not decoded into a ``str``."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
 def pages(
-    conn: Connection, query: TextClause, user_id: str, page: int
-) -> Iterator[tuple[str, int]]:
-    """The user's records as (comma-joined page, records in it), in id order."""
-    last = -1
-    while True:
-        rows = conn.execute(query, {"u": user_id, "last": last, "n": page}).all()
-        if not rows:
-            return
-        yield ",".join([r[1] for r in rows]), len(rows)
-        if len(rows) < page:
-            return
-        last = int(rows[-1][0])
+    conn: Connection, query: str, user_id: str, page: int
+) -> Iterator[tuple[str | bytes, int]]:
+    """The user's records as (comma-joined page, records in it), in id order.
+
+    On the driver's cursor, in ``conn``'s transaction.  Over a UTF-8 connection, ``text``
+    is loaded as bytes: a page goes to a UTF-8 file as the server sent it, where decoding
+    ~1 MB into a ``str`` only to encode it again cost ~0.5 ms per 1,000 episodes (as for
+    SQLite's pages, :class:`.export._Writer`)."""
+    driver_error = conn.dialect.loaded_dbapi.Error
+    driver = conn.connection.dbapi_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    utf8 = driver.info.encoding == "utf-8"  # type: ignore[union-attr]
+    if utf8:
+        cursor.adapters.register_loader("text", _Bytes)
+    comma: str | bytes = b"," if utf8 else ","
+    try:
+        last = -1
+        while True:
+            try:
+                rows = cursor.execute(query, (user_id, last, page)).fetchall()
+            except driver_error as e:  # the store boundary, for this raw cursor
+                raise StoreError(f"cannot read the export: {e}") from e
+            if not rows:
+                return
+            yield comma.join([r[1] for r in rows]), len(rows)
+            if len(rows) < page:
+                return
+            last = int(rows[-1][0])
+    finally:
+        cursor.close()
