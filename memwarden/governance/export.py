@@ -16,7 +16,8 @@ malformed row never breaks the document.
 
 Rendering: by SQLite (:mod:`.export_sqlite`, every section), by PostgreSQL
 (:mod:`.export_postgres`, episodes, risk_log and governance_log), the rest in Python
-here.
+here.  On PostgreSQL the sections after the episodes are read on a second connection in
+the same snapshot while the episodes are written (:mod:`.export_ahead`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, text
 
-from . import export_postgres, export_sqlite
+from . import export_ahead, export_postgres, export_sqlite
 from .records import JSON_FLAGS
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "SECTIONS", "write_export"]
@@ -39,6 +40,7 @@ __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "SECTIONS", "write_export"]
 EXPORT_FORMAT = "memwarden-export"
 EXPORT_VERSION = 1
 SECTIONS = ("episodes", "beliefs", "tasks", "risk_log", "governance_log")
+Chunk = tuple[str | bytes, int]  # comma-joined records, and how many
 PAGE = 1000  # rows per keyset page
 GROUP_PAGE = 200  # beliefs or tasks per page (with their history, sources or events)
 
@@ -65,17 +67,20 @@ def write_export(
     in_pg = conn.dialect.name == "postgresql" and not in_python
 
     def section(
-        sqlite_query: str, pg_query: Any, size: int, records: Callable[[], Iterator[str]]
-    ) -> Callable[[], Iterator[tuple[str | bytes, int]]]:
-        """A section's chunks: rendered by the database where it can (PostgreSQL only
-        where ``pg_query`` is given), else by ``records()`` in Python."""
+        sqlite_query: str,
+        pg_query: Any,
+        size: int,
+        records: Callable[[Connection], Iterator[str]],
+    ) -> Callable[[Connection], Iterator[Chunk]]:
+        """A section's chunks on a connection: rendered by the database where it can
+        (PostgreSQL only where ``pg_query`` is given), else by ``records`` in Python."""
 
-        def chunks() -> Iterator[tuple[str | bytes, int]]:
+        def chunks(c: Connection) -> Iterator[Chunk]:
             if in_sql:
-                return export_sqlite.pages(conn, sqlite_query, user_id, size)
+                return export_sqlite.pages(c, sqlite_query, user_id, size)
             if in_pg and pg_query is not None:
-                return export_postgres.pages(conn, pg_query, user_id, size)
-            return _joined(records())
+                return export_postgres.pages(c, pg_query, user_id, size)
+            return _joined(records(c))
 
         return chunks
 
@@ -86,16 +91,16 @@ def write_export(
                 export_sqlite.EPISODES,
                 export_postgres.EPISODES,
                 page,
-                lambda: _episodes(conn, user_id, valid, page),
+                lambda c: _episodes(c, user_id, valid, page),
             ),
         ),
         (
             "beliefs",
-            section(export_sqlite.BELIEFS, None, group, lambda: _beliefs(conn, user_id, group)),
+            section(export_sqlite.BELIEFS, None, group, lambda c: _beliefs(c, user_id, group)),
         ),
         (
             "tasks",
-            section(export_sqlite.TASKS, None, group, lambda: _tasks(conn, user_id, valid, group)),
+            section(export_sqlite.TASKS, None, group, lambda c: _tasks(c, user_id, valid, group)),
         ),
         (
             "risk_log",
@@ -103,7 +108,7 @@ def write_export(
                 export_sqlite.RISK_LOG,
                 export_postgres.RISK_LOG,
                 page,
-                lambda: _risk_log(conn, user_id, valid, page),
+                lambda c: _risk_log(c, user_id, valid, page),
             ),
         ),
         (
@@ -112,17 +117,26 @@ def write_export(
                 export_sqlite.GOVERNANCE_LOG,
                 export_postgres.GOVERNANCE_LOG,
                 page,
-                lambda: _governance_log(conn, user_id, valid, page),
+                lambda c: _governance_log(c, user_id, valid, page),
             ),
         ),
     )
-    writer.write(
-        f'{{"format":{_s(EXPORT_FORMAT)},"version":{EXPORT_VERSION},'
-        f'"exported_at":{_ts(exported_at)},"user_id":{_s(user_id)}'
-    )
-    counts: dict[str, int] = {}
-    for name, records in sections:
-        counts[name] = writer.array(name, records())
+    (first, render_first), later = sections[0], sections[1:]
+    # PostgreSQL: the later sections on a second connection while the first is written.
+    ahead = export_ahead.start(conn, [render for _, render in later]) if in_pg else None
+    try:
+        writer.write(
+            f'{{"format":{_s(EXPORT_FORMAT)},"version":{EXPORT_VERSION},'
+            f'"exported_at":{_ts(exported_at)},"user_id":{_s(user_id)}'
+        )
+        counts = {first: writer.array(first, render_first(conn))}
+        served = ahead is not None and ahead.ready()
+        for i, (name, render) in enumerate(later):
+            chunks = ahead.chunks(i) if served and ahead is not None else render(conn)
+            counts[name] = writer.array(name, chunks)
+    finally:
+        if ahead is not None:
+            ahead.close()
     writer.write(',"counts":' + json.dumps(counts, separators=(",", ":")) + "}\n")
     writer.close()
     return counts, writer.bytes

@@ -1,0 +1,140 @@
+"""PostgreSQL: an export's later sections on a second connection, in the export's snapshot."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, event, text
+
+from memwarden.agent import Agent
+from memwarden.clock import utcnow
+from memwarden.governance import export_ahead
+from memwarden.governance.export import write_export
+from memwarden.settings import Settings
+from memwarden.store import Store
+
+from .engines import TestDatabase
+
+pytestmark = pytest.mark.engines("postgres")
+
+
+def _session(agent: Agent) -> None:
+    for said in (
+        "My name is Ana. I live in Porto.",
+        "I moved to Berlin.",
+        "Remind me to renew my passport.",
+    ):
+        agent.turn("ana", said)
+    agent.turn("ana", "/trace 1")
+
+
+@contextmanager
+def _connections_by_table(store: Store) -> Iterator[dict[str, set[int]]]:
+    """Which connections (by id of the driver connection) read each table."""
+    seen: dict[str, set[int]] = {}
+
+    def record(conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        for table in ("episodes", "semantic_beliefs", "tasks", "risk_log", "governance_log"):
+            if f"FROM {table} " in statement:
+                seen.setdefault(table, set()).add(id(conn.connection.dbapi_connection))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+
+
+def test_export_later_sections_read_in_the_exports_snapshot(
+    agent: Agent, store: Store, db: TestDatabase
+) -> None:
+    _session(agent)
+    buffer = io.StringIO()
+    with _connections_by_table(store) as seen, store.read() as conn:
+        conn.execute(text("SELECT 1"))  # the read's snapshot is taken here
+        agent.turn("ana", "Remind me to call Zoë. I love tango.")  # committed after it
+        write_export(conn, "ana", buffer, exported_at=utcnow())
+        main = id(conn.connection.dbapi_connection)
+    document = json.loads(buffer.getvalue())
+
+    # The beliefs and tasks were read on another connection than the export's ...
+    assert seen["semantic_beliefs"] and main not in seen["semantic_beliefs"]
+    assert main not in seen["tasks"]
+    # ... and none of the turn committed after the snapshot shows, in any section.
+    assert len(document["episodes"]) == len(document["risk_log"]) == 3
+    assert [t["title"] for t in document["tasks"]] == ["Renew my passport"]
+    assert not any("tango" in b["value"] for b in document["beliefs"])
+    assert document["counts"]["governance_log"] == 1
+    assert len(db.rows("SELECT id FROM risk_log WHERE user_id = 'ana'")) == 4
+
+
+def test_export_with_no_room_in_the_pool_reads_on_its_own_connection(
+    db: TestDatabase, agent: Agent
+) -> None:
+    _session(agent)
+    store = Store.open(Settings(db=db.url, pool_size=1, max_overflow=0))
+    try:
+        buffers = [io.StringIO(), io.StringIO()]
+        with _connections_by_table(store) as seen, store.read() as conn:
+            write_export(conn, "ana", buffers[0], exported_at=utcnow())
+            main = id(conn.connection.dbapi_connection)
+        with store.read() as conn:
+            write_export(conn, "ana", buffers[1], exported_at=utcnow(), in_python=True)
+    finally:
+        store.close()
+
+    assert seen["semantic_beliefs"] == seen["tasks"] == {main}
+    one, other = (json.loads(b.getvalue()) for b in buffers)
+    one.pop("exported_at"), other.pop("exported_at")
+    assert one == other
+
+
+class _BrokenPipe(io.StringIO):
+    """A client that goes away after ``writes`` writes."""
+
+    def __init__(self, writes: int) -> None:
+        super().__init__()
+        self.left = writes
+
+    def write(self, s: str) -> int:
+        self.left -= 1
+        if self.left < 0:
+            raise OSError("the client went away")
+        return super().write(s)
+
+
+def test_export_failing_mid_way_returns_the_second_connection(agent: Agent, store: Store) -> None:
+    _session(agent)
+    for writes in (1, 3, 6):  # in the header, in the episodes, after them
+        with pytest.raises(OSError, match="went away"), store.read() as conn:
+            write_export(conn, "ana", _BrokenPipe(writes), exported_at=utcnow())
+        assert store.engine.pool.checkedout() == 0, writes  # type: ignore[attr-defined]
+    assert not [t for t in threading.enumerate() if t.name == "memwarden-export-ahead"]
+
+
+def test_ahead_hands_a_sections_failure_to_the_export(store: Store) -> None:
+    def fine(conn: Connection) -> Iterator[str]:
+        yield str(conn.execute(text("SELECT 'in the snapshot'")).scalar_one())
+
+    def failing(conn: Connection) -> Iterator[str]:
+        yield "first page"
+        raise ValueError("a page could not be read")
+
+    with store.read() as conn:
+        ahead = export_ahead.start(conn, [fine, failing])
+        assert ahead is not None and ahead.ready()
+        try:
+            assert list(ahead.chunks(0)) == ["in the snapshot"]
+            chunks = ahead.chunks(1)
+            assert next(chunks) == "first page"
+            with pytest.raises(ValueError, match="could not be read"):
+                next(chunks)
+        finally:
+            ahead.close()
+    assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
