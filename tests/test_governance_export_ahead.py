@@ -95,6 +95,36 @@ def test_export_with_no_room_in_the_pool_reads_on_its_own_connection(
     assert one == other
 
 
+def test_exports_at_once_on_a_small_pool_all_succeed(db: TestDatabase, agent: Agent) -> None:
+    _session(agent)
+    store = Store.open(Settings(db=db.url, pool_size=3, max_overflow=0))
+    documents: list[dict[str, Any]] = []
+    errors: list[BaseException] = []
+
+    def export() -> None:
+        try:
+            buffer = io.StringIO()
+            with store.read() as conn:
+                write_export(conn, "ana", buffer, exported_at=utcnow(), page=1)
+            documents.append(json.loads(buffer.getvalue()))
+        except BaseException as e:
+            errors.append(e)
+
+    try:
+        threads = [threading.Thread(target=export) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    assert errors == []
+    assert len(documents) == 6
+    assert all(d["counts"] == documents[0]["counts"] for d in documents)
+    assert documents[0]["counts"]["episodes"] == 3
+
+
 class _BrokenPipe(io.StringIO):
     """A client that goes away after ``writes`` writes."""
 

@@ -1,17 +1,20 @@
 """PostgreSQL: an export's later sections read on a second connection, in the same snapshot.
 
-While the export's connection renders and writes the episodes, a pooled second
+While the export's connection renders and writes the episodes, a second pooled
 connection renders the sections after them (beliefs, tasks, risk_log, governance_log):
 the server works on both at once, on two cores.  The second connection imports the
 first one's snapshot (``pg_export_snapshot()``, ``SET TRANSACTION SNAPSHOT``, as
 ``pg_dump --jobs`` does), so the document is still one consistent snapshot.  Its chunks
-wait in a bounded queue per section, so memory stays bounded however large the user.
+wait in a bounded queue per section, so memory stays bounded however large the user;
+for most users every later section fits, and the second connection goes back to the
+pool before the episodes are written.
 
-It is an optimisation only.  With no room in the pool (``pool_size`` connections out),
-or if the second connection is not in the snapshot within :data:`START_WAIT_S` of the
-episodes being written (a pool emptied meanwhile), the export's own connection renders
-everything, as on SQLite.  Measured in docs/benchmarks.md
-(Scale-out, "Later sections on a second connection").
+It is an optimisation only, taken when the pool has room to spare: fewer than
+``pool_size - 1`` connections out (so that concurrent requests are not kept waiting for
+one; a busy pool renders everything on the export's own connection, as SQLite does).
+The connection is checked out by the caller before the thread starts, so the thread
+never waits on the pool.  Measured in docs/benchmarks.md (Scale-out, "Later sections on
+a second connection").
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, exc, text
 from sqlalchemy.pool import QueuePool
 
 from ..store import transaction
@@ -30,10 +33,9 @@ from ..store import transaction
 __all__ = ["Ahead", "start"]
 
 T = TypeVar("T")
-DEPTH = 2  # chunks (pages) a section may hold ready per queue
+DEPTH = 2  # pages a section may hold ready, besides its end marker
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 _POLL_S = 0.05
-START_WAIT_S = 0.5  # for the second connection, once the episodes are written
 
 
 class _Done:
@@ -49,53 +51,52 @@ def start(
     conn: Connection, sections: Sequence[Callable[[Connection], Iterator[T]]]
 ) -> Ahead[T] | None:
     """Start rendering ``sections`` (each: a connection -> its chunks) on a second
-    connection in ``conn``'s snapshot; None when the pool has no room for one.
+    connection in ``conn``'s snapshot; None when the pool has no room to spare.
 
     ``conn`` must be in a REPEATABLE READ transaction that outlives the returned
     :class:`Ahead` (the export's read transaction)."""
     pool = conn.engine.pool
-    if not isinstance(pool, QueuePool) or pool.checkedout() >= pool.size():
+    if not isinstance(pool, QueuePool) or pool.checkedout() >= pool.size() - 1:
         return None
     snapshot = str(conn.execute(text("SELECT pg_export_snapshot()")).scalar_one())
     if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SET TRANSACTION SNAPSHOT
         return None
-    return Ahead(conn, snapshot, sections)
+    try:
+        own = conn.engine.connect()
+    except exc.TimeoutError:  # the pool emptied since the check: no second connection
+        return None
+    return Ahead(own, snapshot, sections)
 
 
 class Ahead(Generic[T]):
-    """The later sections' chunks, produced by a thread on its own pooled connection."""
+    """The later sections' chunks, produced by a thread on the connection it is given
+    (which it closes: back to the pool)."""
 
     def __init__(
         self,
-        conn: Connection,
+        own: Connection,
         snapshot: str,
         sections: Sequence[Callable[[Connection], Iterator[T]]],
     ) -> None:
         self._queues: list[queue.Queue[T | _Done | _Failed]] = [
-            queue.Queue(maxsize=DEPTH) for _ in sections
+            queue.Queue(maxsize=DEPTH + 1) for _ in sections
         ]
-        self._lock = threading.Lock()
-        self._started = False  # the thread has its connection in the snapshot
-        self._given_up = False  # the export went on without it
-        self._settled = threading.Event()  # started, or failed to
+        self._in_snapshot = False
+        self._settled = threading.Event()  # in the snapshot, or failed to be
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run,
-            args=(conn, snapshot, sections),
+            args=(own, snapshot, sections),
             name="memwarden-export-ahead",
             daemon=True,
         )
         self._thread.start()
 
     def ready(self) -> bool:
-        """Whether the thread serves the sections: True once it has its connection in
-        the snapshot (waited for up to :data:`START_WAIT_S`); else it is told to give up
-        and the caller renders them itself."""
-        self._settled.wait(START_WAIT_S)
-        with self._lock:
-            if not self._started:
-                self._given_up = True
-            return self._started
+        """Whether the thread serves the sections: it imported the snapshot (one round
+        trip; else the caller renders them itself)."""
+        self._settled.wait()
+        return self._in_snapshot
 
     def chunks(self, index: int) -> Iterator[T]:
         """Section ``index``'s chunks as the thread renders them (after :meth:`ready`)."""
@@ -104,9 +105,12 @@ class Ahead(Generic[T]):
             try:
                 item = pending.get(timeout=_POLL_S)
             except queue.Empty:
-                if not self._thread.is_alive():
+                if self._thread.is_alive():
+                    continue
+                try:  # it may have queued its last items just before it ended
+                    item = pending.get_nowait()
+                except queue.Empty:
                     raise RuntimeError("the export's second connection stopped") from None
-                continue
             if isinstance(item, _Done):
                 return
             if isinstance(item, _Failed):
@@ -114,31 +118,25 @@ class Ahead(Generic[T]):
             yield item
 
     def close(self) -> None:
-        """Stop the thread and wait for it: its connection goes back to the pool.  One
-        still waiting for a pooled connection after :data:`START_WAIT_S` ends alone."""
+        """Stop the thread and wait for it (at most its current statement): its
+        connection goes back to the pool."""
         self._stop.set()
-        with self._lock:
-            self._given_up = not self._started
-            started = self._started
-        self._thread.join(None if started else START_WAIT_S)
+        self._thread.join()
 
     # -- the thread ---------------------------------------------------------------------
 
     def _run(
         self,
-        conn: Connection,
+        own: Connection,
         snapshot: str,
         sections: Sequence[Callable[[Connection], Iterator[T]]],
     ) -> None:
         index = 0
         try:
-            with conn.engine.connect() as own, transaction(own, write=False):
+            with own, transaction(own, write=False):
                 # The transaction's first statement: its snapshot is the export's.
                 own.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                with self._lock:
-                    if self._given_up:
-                        return
-                    self._started = True
+                self._in_snapshot = True
                 self._settled.set()
                 for index, section in enumerate(sections):
                     chunks = section(own)
