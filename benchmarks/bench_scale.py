@@ -7,9 +7,10 @@ p95, on one engine at 1,000,000 episodes across 10,000 users (issue 8).
     memwarden db copy --from /tmp/scale/memwarden-scale-1000000-10000.db \\
         --to postgresql+psycopg://postgres@127.0.0.1:5432/memwarden_bench
     python -m benchmarks.bench_scale --db /tmp/scale/memwarden-scale-1000000-10000.db
-    python -m benchmarks.bench_scale --db postgresql+psycopg://postgres@127.0.0.1:5432/memwarden_bench
+    python -m benchmarks.bench_scale \\
+        --db postgresql+psycopg://postgres@127.0.0.1:5432/memwarden_bench
     # the governance ratio, both engines sample by sample in the same minutes:
-    python -m benchmarks.bench_scale --db /tmp/scale/memwarden-scale-1000000-10000.db \
+    python -m benchmarks.bench_scale --db /tmp/scale/memwarden-scale-1000000-10000.db \\
         --paired postgresql+psycopg://postgres@127.0.0.1:5432/memwarden_bench
 
 A SQLite ``--db`` is measured on a copy (the source stays pristine); a PostgreSQL one in

@@ -6,11 +6,14 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from memwarden.agent import Agent
 from memwarden.cli import app
+from memwarden.governance import Governance
 from memwarden.settings import Settings
+from memwarden.store import Store
 
 from .engines import TestDatabase
 from .test_governance_helpers import FlaggingGate, last_line, reset_logging, seed_log
@@ -152,11 +155,6 @@ def test_trace_cli_text_and_json(settings: Settings) -> None:
 def test_trace_failed_leaves_its_pooled_connection_transactional(settings: Settings) -> None:
     # On PostgreSQL a trace runs its statements autocommitted; one that fails must hand
     # its connection back in transactions (pool of one: the next block gets the same).
-    from sqlalchemy import text
-
-    from memwarden.governance import Governance
-    from memwarden.store import Store
-
     one = settings.model_copy(update={"pool_size": 1, "max_overflow": 0})
     with Governance.open(one) as gov:
         assert not gov.trace("ana", 999).ok

@@ -6,8 +6,10 @@ import pytest
 
 from memwarden.agent import Agent
 from memwarden.store.blocks import BLOCK, next_in_block
+from memwarden.store.migrate import upgrade
 
 from .engines import TestDatabase
+from .migrations import downgrade_to
 
 
 def test_next_in_block_continues_inside_the_block() -> None:
@@ -91,10 +93,6 @@ def test_turns_on_ids_interleaved_before_blocks_never_collide(
 def test_migration_0008_marks_the_deletes_the_audit_log_names(
     agent: Agent, db: TestDatabase
 ) -> None:
-    from memwarden.store.migrate import upgrade
-
-    from .migrations import downgrade_to
-
     ids = [agent.turn("ana", f"note {k}").episode_id for k in range(3)]
     assert ids[0] is not None and ids[2] is not None
     assert agent.governance.delete_episode("ana", f"episode_{ids[2]}").ok

@@ -68,7 +68,7 @@ def write_export(
 
     def section(
         sqlite_query: str,
-        pg_query: Any,
+        pg_query: str | None,
         size: int,
         records: Callable[[Connection], Iterator[str]],
     ) -> Callable[[Connection], Iterator[Chunk]]:
@@ -209,7 +209,8 @@ def _episodes(
 ) -> Iterator[str]:
     query = text(
         "SELECT id, ts, occurred_at, user_input, draft, reply, action, draft_total_score, "
-        f"final_score, meta, {valid('episodes', 'meta')}, trace, {valid('episodes', 'trace')} FROM episodes "
+        f"final_score, meta, {valid('episodes', 'meta')}, "
+        f"trace, {valid('episodes', 'trace')} FROM episodes "
         "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
     for r in _keyset(conn, query, user_id, page):
@@ -276,7 +277,8 @@ def _risk_log(
 ) -> Iterator[str]:
     query = text(
         "SELECT id, episode_id, ts, draft_total_score, final_score, action, "
-        f"scores, {valid('risk_log', 'scores')}, details, {valid('risk_log', 'details')} FROM risk_log "
+        f"scores, {valid('risk_log', 'scores')}, "
+        f"details, {valid('risk_log', 'details')} FROM risk_log "
         "WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
     for r in _keyset(conn, query, user_id, page):
@@ -291,8 +293,8 @@ def _governance_log(
     conn: Connection, user_id: str, valid: Callable[[str, str], str], page: int
 ) -> Iterator[str]:
     query = text(
-        f"SELECT id, ts, command, args, {valid('governance_log', 'args')}, success, error, latency_ms "
-        "FROM governance_log WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
+        f"SELECT id, ts, command, args, {valid('governance_log', 'args')}, success, error, "
+        "latency_ms FROM governance_log WHERE user_id = :u AND id > :last ORDER BY id LIMIT :n"
     )
     for r in _keyset(conn, query, user_id, page):
         yield (

@@ -85,9 +85,10 @@ class _Session:
     @contextmanager
     def statements(self) -> Iterator[Connection]:
         """Each statement committed on its own, for a one-statement read and its audit
-        row (which need no common snapshot), or an audit row alone.  On PostgreSQL that saves BEGIN and COMMIT,
-        two of four round trips (/trace p50 0.82 -> 0.59 ms with pre-ping off,
-        measured); on SQLite, in-process, it is one write transaction as :meth:`write`."""
+        row (which need no common snapshot), or an audit row alone.  On PostgreSQL that
+        saves BEGIN and COMMIT, two of four round trips (/trace p50 0.82 -> 0.59 ms with
+        pre-ping off, measured); on SQLite, in-process, it is one write transaction as
+        :meth:`write`."""
         conn = self.connection()
         if conn.dialect.name != "postgresql":
             with self.write() as c:

@@ -26,7 +26,7 @@ from ..errors import (
     StoreUnavailable,
 )
 from ..settings import Settings
-from .engine import LOCK_SPACE, WRITE, make_engine
+from .engine import LOCK_SPACE, make_engine, transaction
 from .migrate import current_revision, head_revision, upgrade
 from .search import PostgresSearch, SearchBackend, SqliteSearch
 
@@ -73,24 +73,6 @@ def _translated(error: exc.DBAPIError) -> StoreError:
             return ConcurrencyConflict(message)
         return StoreUnavailable(message)
     return StoreError(message)
-
-
-@contextmanager
-def transaction(conn: Connection, *, write: bool) -> Iterator[Connection]:
-    """``conn`` in a new transaction: a write, or a read that sees one snapshot.
-
-    A write takes SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``) and keeps
-    PostgreSQL's READ COMMITTED, so that a writer which waited for a user's lock reads
-    what the previous one committed.  A read's statements all see one snapshot, as an
-    export's sections must: SQLite's read transactions always do; PostgreSQL's run in
-    REPEATABLE READ (a read-only one never fails to serialize).  Both settings are
-    client-side, applied at BEGIN: no round trip."""
-    conn.execution_options(**{WRITE: write})
-    if conn.dialect.name == "postgresql":
-        level = conn.default_isolation_level if write else "REPEATABLE READ"
-        conn.execution_options(isolation_level=level)
-    with conn.begin():
-        yield conn
 
 
 def lock_user(conn: Connection, user_id: str) -> None:

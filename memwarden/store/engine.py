@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import select
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 
@@ -16,7 +18,7 @@ from ..errors import ConfigError
 from ..settings import Settings
 from . import textindex
 
-__all__ = ["LOCK_SPACE", "WRITE", "make_engine", "sqlite_module", "sqlite_version"]
+__all__ = ["LOCK_SPACE", "WRITE", "make_engine", "sqlite_module", "sqlite_version", "transaction"]
 
 # Execution option a write transaction sets, so SQLite takes its write lock at BEGIN
 # (BEGIN IMMEDIATE) instead of failing half-way when a reader upgrades to a writer.
@@ -155,3 +157,21 @@ def _sqlite_engine(database: str, settings: Settings) -> Engine:
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+@contextmanager
+def transaction(conn: Connection, *, write: bool) -> Iterator[Connection]:
+    """``conn`` in a new transaction: a write, or a read that sees one snapshot.
+
+    A write takes SQLite's write lock at BEGIN (``BEGIN IMMEDIATE``) and keeps
+    PostgreSQL's READ COMMITTED, so that a writer which waited for a user's lock reads
+    what the previous one committed.  A read's statements all see one snapshot, as an
+    export's sections must: SQLite's read transactions always do; PostgreSQL's run in
+    REPEATABLE READ (a read-only one never fails to serialize).  Both settings are
+    client-side, applied at BEGIN: no round trip."""
+    conn.execution_options(**{WRITE: write})
+    if conn.dialect.name == "postgresql":
+        level = conn.default_isolation_level if write else "REPEATABLE READ"
+        conn.execution_options(isolation_level=level)
+    with conn.begin():
+        yield conn

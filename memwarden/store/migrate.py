@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
 
-from .engine import LOCK_SPACE, WRITE
+from .engine import LOCK_SPACE, transaction
 from .revisions import current_revision, head_revision
 
 if TYPE_CHECKING:  # Alembic is imported when migrating, not to read revisions
@@ -42,7 +42,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     migrate one at a time (the first applies what is missing, the others find head)."""
     from alembic import command
 
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+    with engine.connect() as conn, transaction(conn, write=True):
         _lock_migrations(conn)
         config = alembic_config(engine)
         config.attributes["connection"] = conn  # env.py migrates in this transaction

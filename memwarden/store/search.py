@@ -171,8 +171,9 @@ class PostgresSearch:
     depends on how many rows the user has and how common the words are (the user's few
     rows by ``(user_id, id)``, or the word's GIN postings for a user with 100,000).  Once
     psycopg has prepared a search (after five runs on a connection) and PostgreSQL has
-    planned it five more times, the server may settle on one generic plan for all: after a VACUUM of the 1,000,000-episode benchmark database, it scanned
-    every user's postings of a city name, and recall went from 3 to 35 ms p50.
+    planned it five more times, the server may settle on one generic plan for all: after
+    a VACUUM of the 1,000,000-episode benchmark database, it scanned every user's
+    postings of a city name, and recall went from 3 to 35 ms p50.
     """
 
     def _search(
@@ -187,17 +188,7 @@ class PostgresSearch:
         words = list(dict.fromkeys(w for term in terms for w in tokens(term)))
         if not words or limit <= 0:
             return []
-        with _custom_plans(conn):
-            rows = conn.execute(
-                text(
-                    f"SELECT t.id, ts_rank_cd(t.search_vector, q) AS score "
-                    f"FROM {table} AS t, to_tsquery('english', :query) AS q "
-                    "WHERE t.user_id = :user_id AND t.search_vector @@ q "
-                    "ORDER BY score DESC, t.id DESC LIMIT :limit"
-                ),
-                {"query": " | ".join(words), "user_id": user_id, "limit": limit},
-            ).all()
-        return [(int(r[0]), float(r[1])) for r in rows]
+        return _ranked(conn, table, user_id, " | ".join(words), limit)
 
     def search_episode_terms(
         self,
@@ -215,17 +206,7 @@ class PostgresSearch:
             if not words or limit <= 0:
                 out.append([])
                 continue
-            with _custom_plans(conn):
-                rows = conn.execute(
-                    text(
-                        "SELECT t.id, ts_rank_cd(t.search_vector, q) AS score "
-                        "FROM episodes AS t, to_tsquery('english', :query) AS q "
-                        "WHERE t.user_id = :user_id AND t.search_vector @@ q "
-                        "ORDER BY score DESC, t.id DESC LIMIT :limit"
-                    ),
-                    {"query": " <-> ".join(words), "user_id": user_id, "limit": limit},
-                ).all()
-            out.append([(int(r[0]), float(r[1])) for r in rows])
+            out.append(_ranked(conn, "episodes", user_id, " <-> ".join(words), limit))
         return out
 
     def optimize(self, conn: Connection) -> None:
@@ -243,6 +224,23 @@ class PostgresSearch:
         self, conn: Connection, user_id: str, terms: Sequence[str], limit: int
     ) -> list[tuple[int, float]]:
         return self._search(conn, "semantic_beliefs", user_id, terms, limit)
+
+
+def _ranked(
+    conn: Connection, table: str, user_id: str, query: str, limit: int
+) -> list[tuple[int, float]]:
+    """The user's rows of ``table`` matching the ``to_tsquery`` text ``query``, best first."""
+    with _custom_plans(conn):
+        rows = conn.execute(
+            text(
+                f"SELECT t.id, ts_rank_cd(t.search_vector, q) AS score "
+                f"FROM {table} AS t, to_tsquery('english', :query) AS q "
+                "WHERE t.user_id = :user_id AND t.search_vector @@ q "
+                "ORDER BY score DESC, t.id DESC LIMIT :limit"
+            ),
+            {"query": query, "user_id": user_id, "limit": limit},
+        ).all()
+    return [(int(r[0]), float(r[1])) for r in rows]
 
 
 @contextmanager
