@@ -194,10 +194,31 @@ def test_export_memory_cli_streams_to_stdout_and_file(settings: Settings, tmp_pa
     assert missing.exit_code == 2  # --user is required
 
 
-def test_export_memory_library_reads_one_snapshot(settings: Settings) -> None:
+def test_export_memory_library_reads_one_snapshot(agent: Agent, settings: Settings) -> None:
+    agent.turn("ana", "My name is Ana.")
+
+    class TurnMidExport(io.StringIO):
+        """Takes a turn (another connection, committed) once the first episode is out."""
+
+        took_turn = False
+
+        def write(self, chunk: str) -> int:
+            if not self.took_turn and "My name is Ana." in chunk:
+                self.took_turn = True
+                agent.turn("ana", "I live in Porto. Remind me to call the bank.")
+            return super().write(chunk)
+
+    out = TurnMidExport()
     with Governance.open(settings) as gov:
-        doc = export_document(gov, "ana")
-    assert doc["counts"]["episodes"] == 0
+        assert gov.export_memory("ana", out=out).ok
+    assert out.took_turn
+    doc = json.loads(out.getvalue())
+    # Every section as of the export's start: the turn written half-way is in none.
+    assert doc["counts"]["episodes"] == 1 and len(doc["risk_log"]) == 1
+    assert doc["tasks"] == [] and "Porto" not in out.getvalue()
+    with Governance.open(settings) as gov:
+        after = export_document(gov, "ana")
+    assert after["counts"]["episodes"] == 2 and len(after["tasks"]) == 1
 
 
 def test_export_memory_tricky_values_round_trip(

@@ -71,7 +71,8 @@ def test_logs_summary_counts_only_the_window_across_rotations(tmp_path: Path) ->
     assert summary.warnings == 2 and summary.episodes == 1
     assert dict(summary.governance) == {"/export_memory": 1, "/trace": 1}
     assert summary.recent_errors[0].endswith("risk_log table not found (schema mismatch!)")
-    assert not summary.covers_window or summary.first_line is not None
+    oldest = (now - timedelta(hours=30, minutes=2000)).replace(microsecond=0)
+    assert summary.covers_window and summary.first_line == oldest
     assert summarize_log(log, timedelta(days=3), now=now).errors == 2003
 
 

@@ -74,12 +74,12 @@ def test_seed_governance_usage_check_uses_timestamp(session_db: Path) -> None:
     assert row == (1, 1, 0)
 
 
-def test_seed_integrity_checks(session_db: Path) -> None:
+def test_seed_integrity_checks_find_no_orphans(session_db: Path) -> None:
     assert _run(session_db, ORPHANS) == [[(0,)]]
     assert _run(session_db, BELIEFS) == [[(2,)]]  # name and location (superseded in place)
 
 
-def test_seed_useful_commands(session_db: Path) -> None:
+def test_seed_useful_commands_answer_the_session(session_db: Path) -> None:
     assert _run(session_db, STATUS) == [[(4,)], [(2,)]]
     [rows] = _run(session_db, GOV_DUMP)
     assert len(rows) == 1 and rows[0][2] == "/export_memory"

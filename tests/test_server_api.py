@@ -39,7 +39,7 @@ def turn(server: LiveServer, user: str, text: str) -> dict[str, Any]:
 # -- probes, OpenAPI, who am I -------------------------------------------------------------
 
 
-def test_probes_and_openapi(server: LiveServer) -> None:
+def test_probes_answer_and_openapi_lists_the_paths(server: LiveServer) -> None:
     c = server.client()
     assert c.get("/healthz").json() == {"status": "ok"}
     ready = c.get("/readyz")
@@ -78,7 +78,7 @@ def test_readyz_is_503_when_migrations_are_not_at_head(tmp_path: Path) -> None:
         live.stop()
 
 
-def test_me_and_security_headers(server: LiveServer) -> None:
+def test_me_returns_the_user_with_security_headers(server: LiveServer) -> None:
     r = server.client("op").get("/v1/me")
     assert r.json()["user_id"] == "op" and r.json()["admin"] is True
     assert "default-src 'self'" in r.headers["content-security-policy"]
@@ -290,7 +290,7 @@ def test_delete_episode_and_belief(server: LiveServer) -> None:
     assert all(b["id"] != belief["id"] for b in c.get("/v1/beliefs").json()["items"])
 
 
-def test_task_events(server: LiveServer) -> None:
+def test_task_events_lists_the_created_event(server: LiveServer) -> None:
     turn(server, "ana", "Remind me to renew my passport.")
     c = server.client("ana")
     task = c.get("/v1/tasks", params={"status": "open"}).json()["items"][-1]
@@ -402,7 +402,7 @@ def test_health_is_the_report_of_the_library(server: LiveServer) -> None:
     assert server.client("op").get("/v1/ops/health", params={"window": "soon"}).status_code == 422
 
 
-def test_timeseries(server: LiveServer) -> None:
+def test_timeseries_returns_buckets_and_rejects_zero(server: LiveServer) -> None:
     r = server.client("op").get("/v1/ops/timeseries", params={"window": "1h", "buckets": 6})
     assert r.status_code == 200
     series = r.json()
@@ -411,7 +411,7 @@ def test_timeseries(server: LiveServer) -> None:
     assert server.client("op").get("/v1/ops/timeseries", params={"buckets": 0}).status_code == 422
 
 
-def test_backup(server: LiveServer) -> None:
+def test_backup_writes_a_snapshot_and_refuses_bad_names(server: LiveServer) -> None:
     op = server.client("op")
     r = op.post("/v1/ops/backup", json={"name": "api-test.db"})
     assert r.status_code == 201, r.text
@@ -424,7 +424,7 @@ def test_backup(server: LiveServer) -> None:
     assert op.post("/v1/ops/backup").status_code == 201
 
 
-def test_metrics(server: LiveServer) -> None:
+def test_metrics_count_turns_governance_and_routes(server: LiveServer) -> None:
     turn(server, "ana", "I like tea.")
     server.client("ana").get("/v1/episodes/987654321/trace")
     text = server.client("op").get("/metrics").text

@@ -188,7 +188,7 @@ def test_turn_embeds_its_text_once_for_recall_and_the_episode_vector(
     result = agent.turn("ana", "Who plays the cello?")
 
     assert embedder.calls == [["My sister Rita plays the cello."], ["Who plays the cello?"]]
-    assert result.timings_ms is not None and result.timings_ms["embed_ms"] >= 0
+    assert result.timings_ms is not None and "embed_ms" in result.timings_ms
     episodes = [m for m in result.recalled if m.kind == "episode"]
     assert episodes[0].text == "My sister Rita plays the cello." and episodes[0].dense
     with agent.store.read() as conn:

@@ -122,7 +122,18 @@ class SoakReport:
             )
         if self.sessions_planned is not None and self.sessions_completed < self.sessions_planned:
             found.append(f"{self.sessions_completed}/{self.sessions_planned} sessions completed")
+        if not self.turns_complete:
+            found.append(f"{self.turns} turns, expected {self.expected_turns}")
         return found
+
+    @property
+    def expected_turns(self) -> int:
+        """Turns of the completed sessions (a session is counted once all its turns ran)."""
+        return self.sessions_completed * self.options.turns
+
+    @property
+    def turns_complete(self) -> bool:
+        return self.turns == self.expected_turns
 
     @property
     def ok(self) -> bool:
@@ -144,7 +155,7 @@ class SoakReport:
                 "Sessions",
                 f"{self.sessions_completed}/{planned} completed",
             ),
-            (True, "Total turns", f"{self.turns}"),
+            (self.turns_complete, "Total turns", f"{self.turns}"),
             (
                 stored_ok,
                 "Episodes",

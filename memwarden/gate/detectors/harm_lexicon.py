@@ -399,11 +399,16 @@ OPERATIONAL = LazyPattern(
     r"(?:so|so that|before|and) (?:nobody|no one|staff|they|security|the police|anyone|"
     r"people) (?:doesn't|don't|won't|can't|cannot|will not|does not|do not) (?:notice|see|"
     r"catch|find|suspect|stop)|when (?:nobody|no one) (?:else )?is (?:around|looking|watching|"
-    r"in the \w+)|nobody (?:will )?(?:notice|see)s?|tasteless|odou?rless|block the alarms?|"
-    r"disable (?:the )?(?:alarms?|cameras?|security)|avoid (?:the )?cameras|blind spots?|"
+    r"in the \w+)|nobody (?:will )?(?:notice|see)s?|tasteless|odou?rless|"
+    r"(?:block|jam|bypass|defeat|disable) (?:the |any )?(?:alarms?|cameras?|sensors?|"
+    r"security(?: (?:tags?|gates?|systems?))?)|"
+    r"(?:avoid|without|away from|out of (?:sight|view) of) (?:the |any )?(?:security )?"
+    r"cameras?|blind spots?|"
     r"before (?:anyone|someone|they|people|he|she|the police) (?:notices?|sees?|finds?|wakes?|"
     r"arrives?|comes?)|from behind|hide the body|"
-    r"without cameras|densest part of the crowd|as many people as possible)\b",
+    r"(?:densest|most crowded|most packed|busiest) (?:part|area|spot|section|point) of "
+    r"(?:the |a )?crowd|(?:hurt|harm|injure|kill|wound|hit|poison|infect) as many "
+    r"(?:people|victims|of them) as (?:possible|you can))\b",
     _I,
 )
 
