@@ -142,7 +142,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
             proc.wait()
 
 
-def test_serve_with_workers_shares_one_store_sums_metrics_and_logs_no_secret(
+def test_serve_with_workers_shares_one_store_sums_metrics_and_logs_no_secret_or_query(
     served: tuple[str, dict[str, str], Path],
 ) -> None:
     url, keys, log = served
@@ -155,10 +155,16 @@ def test_serve_with_workers_shares_one_store_sums_metrics_and_logs_no_secret(
         assert ana.get(f"/v1/episodes/{max(ids)}/trace").status_code == 200
         assert ana.get("/v1/episodes", params={"limit": 200}).json()["items"][0]["id"] == max(ids)
         assert ana.get("/").status_code == 200
+        # Memory text in a query string, and a slash "command" that is a secret
+        assert ana.get("/v1/episodes", params={"q": "Tenerife"}).status_code == 200
+        assert ana.post("/v1/turns", json={"text": "/my-pin-is-4711"}).status_code == 200
     metrics = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {keys['op']}"}).text
     assert 'memwarden_turns_total{action="NONE"} 12.0' in metrics  # summed over workers
+    assert 'memwarden_commands_total{command="unknown",ok="false"} 1.0' in metrics
+    assert "4711" not in metrics
     time.sleep(0.5)
     output = log.read_text()
     assert "Started server process" in output and "POST /v1/turns" in output
+    assert '"GET /v1/episodes HTTP/1.1" 200' in output and "Tenerife" not in output
     for key in keys.values():
         assert key not in output and key.split("_", 2)[2] not in output

@@ -25,7 +25,11 @@ def serve(
     workers: int = typer.Option(
         1, "--workers", min=1, max=64, help="Worker processes (one per core is a good start)."
     ),
-    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log each request."),
+    access_log: bool = typer.Option(
+        True,
+        "--access-log/--no-access-log",
+        help="Log each request (method, path and status; never the query string).",
+    ),
 ) -> None:
     """Serve the API (/v1, /openapi.json), /metrics, probes and the web console.
 
@@ -35,6 +39,7 @@ def serve(
     """
     import uvicorn
 
+    from ..server.accesslog import log_config
     from ..server.app import create_app
     from ..store import Store
 
@@ -46,6 +51,7 @@ def serve(
         "host": host,
         "port": port,
         "access_log": access_log,
+        "log_config": log_config(),
         "server_header": False,
         "log_level": settings.log_level.lower(),
         "timeout_graceful_shutdown": 10,

@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             store = Store.open(settings, migrate=migrate)
             stack.callback(store.close)  # what agent.close() does
             agent = Agent(store, settings)
+            ctx.metrics.known_commands = frozenset([*agent.commands.names(), "/help"])
             ctx.service = Service(settings, agent)
             stack.callback(ctx.service.close)
             try:

@@ -54,6 +54,9 @@ class Metrics:
     """The app's counters and histograms."""
 
     def __init__(self) -> None:
+        # The agent's slash command names (set when the app starts).  Any other word
+        # after a "/" is counted as "unknown": a label holds no text a user typed.
+        self.known_commands: frozenset[str] = frozenset()
         self.registry = CollectorRegistry()
         r = self.registry
         self.turns = Counter(
@@ -103,7 +106,8 @@ class Metrics:
 
     def observe_turn(self, result: TurnResult) -> None:
         if result.command is not None:
-            self.commands.labels(result.command, "true" if result.ok else "false").inc()
+            name = result.command if result.command in self.known_commands else "unknown"
+            self.commands.labels(name, "true" if result.ok else "false").inc()
             if result.command in COMMANDS:
                 self.governance.labels(result.command, _slash_outcome(result)).inc()
             return
