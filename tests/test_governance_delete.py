@@ -300,3 +300,71 @@ def test_delete_episode_removes_derived_vectors(agent: Agent, db: TestDatabase) 
     assert db.count("memory_vectors", "episode_id = 2 OR belief_id = 2") == 0
     assert db.count("memory_vectors", "belief_id = 1") == 0  # "lives in Berlin" is stale
     assert db.count("memory_vectors", "episode_id = 1") == 1
+
+
+def test_delete_episode_scrubs_a_later_reply_that_quoted_its_belief_unrecalled(
+    agent: Agent, db: TestDatabase
+) -> None:
+    agent.turn("ana", "My name is Anastasia Kowalczyk.")  # 1: the name's only source
+    who = agent.turn("ana", "Who am I?")  # 2: answered from the beliefs, recalls nothing
+    agent.turn("bob", "My name is Anastasia Kowalczyk.")
+    assert "Anastasia Kowalczyk" in who.reply
+    assert db.count("episode_recalls", "episode_id = 2") == 0
+
+    result = agent.governance.delete_episode("ana", "1")
+
+    assert result.ok and result.result is not None and result.result.episodes_redacted == [2]
+    assert db.rows("SELECT reply FROM episodes WHERE id = 2") == [
+        ("You told me that your name is [deleted].",)
+    ]
+    for table in db.tables():
+        for row in db.rows(f"SELECT * FROM {table}"):
+            if "bob" not in row:
+                assert "Kowalczyk" not in repr(row), (table, row)
+    assert "Kowalczyk" not in json.dumps(export_document(agent.governance, "ana"))
+
+
+def test_delete_episode_scrubs_replaced_values_but_not_a_later_turns_own_words(
+    agent: Agent, db: TestDatabase
+) -> None:
+    agent.turn("ana", "I live in Porto.")  # 1
+    moved = agent.turn("ana", "I moved to Berlin.")  # 2: "... (I had Porto before)"
+    agent.turn("ana", "Is Porto nice in winter?")  # 3: quotes 1 and 2
+    about = agent.turn("ana", "Tell me about Porto.")  # 4: quotes 1 and 3
+    assert "(I had Porto before)" in moved.reply
+    assert '"I live in Porto."' in about.reply and '"Is Porto nice in winter?"' in about.reply
+
+    result = agent.governance.delete_episode("ana", "1")
+
+    assert result.ok and result.result is not None
+    assert result.result.episodes_redacted == [2, 3, 4]
+    replies = dict(db.rows("SELECT id, reply FROM episodes"))
+    assert replies[2].endswith("(I had [deleted] before).")
+    assert "I live in Porto" not in replies[3] + replies[4]
+    # Turns 3 and 4 typed "Porto" themselves: their words, and quotes of them, stay.
+    assert '"Is Porto nice in winter?"' in replies[4]
+    assert db.rows("SELECT user_input FROM episodes WHERE id = 3") == [
+        ("Is Porto nice in winter?",)
+    ]
+
+
+def test_delete_belief_scrubs_its_values_from_later_replies_and_traces(
+    agent: Agent, db: TestDatabase
+) -> None:
+    agent.turn("ana", "I work at Acme Rocketworks.")  # 1: the belief's source
+    where = agent.turn("ana", "Where do I work?")  # 2: recalls the belief and quotes it
+    assert ("belief", 1) in [(m.kind, m.id) for m in where.recalled]
+    source_before = db.rows("SELECT user_input, reply FROM episodes WHERE id = 1")
+
+    result = agent.turn("ana", "/delete_belief 1")
+
+    assert result.ok and result.result["episodes_redacted"] == [2]
+    assert "Removed its values from the traces and replies of later episodes 2." in result.reply
+    assert db.rows("SELECT reply FROM episodes WHERE id = 2") == [
+        ("You told me that you work at [deleted].",)
+    ]
+    [(raw,)] = db.rows("SELECT trace FROM episodes WHERE id = 2")
+    [belief] = [m for m in json.loads(raw)["recalled"] if m["kind"] == "belief"]
+    assert belief["deleted"] and belief["text"] is None
+    assert "Acme" not in raw
+    assert db.rows("SELECT user_input, reply FROM episodes WHERE id = 1") == source_before

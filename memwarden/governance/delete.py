@@ -10,8 +10,9 @@ Deleting an episode removes, in one write transaction (all or nothing):
 - the episode's link from tasks (``tasks.source_episode_id``, ``task_events.episode_id``
   become NULL).  The tasks themselves stay: their titles are the user's explicit
   requests, managed with ``/task``;
-- verbatim copies of its text in later episodes that recalled it (see :mod:`.redact`),
-  and the ``episode_recalls`` rows that point at it or at the beliefs deleted with it;
+- verbatim copies of its text in later episodes that recalled it, and of the belief
+  values it removed in later episodes that hold them (see :mod:`.redact`), and the
+  ``episode_recalls`` rows that point at it or at the beliefs deleted with it;
 - the episode row, and by trigger its full-text entry (FTS5 ``secure-delete`` is on, so
   the tokens leave the index at once).
 
@@ -73,7 +74,8 @@ _REVERT_BELIEF = text(
 # A reverted belief's sentence vector is of the value the delete removed (SQLite's
 # trigger from migration 0002 does this too; PostgreSQL has no such trigger).
 _DELETE_BELIEF_VECTOR = text("DELETE FROM memory_vectors WHERE belief_id = :b")
-_OWNED_BELIEF = text("SELECT key FROM semantic_beliefs WHERE id = :b AND user_id = :u")
+_OWNED_BELIEF = text("SELECT key, value FROM semantic_beliefs WHERE id = :b AND user_id = :u")
+_HISTORY_VALUES = text("SELECT new_value, episode_id FROM belief_history WHERE belief_id = :b")
 _SOURCES = text("SELECT episode_id FROM belief_sources WHERE belief_id = :b ORDER BY episode_id")
 _DELETE_HISTORY = text("DELETE FROM belief_history WHERE belief_id = :b")
 _DELETE_SOURCES = text("DELETE FROM belief_sources WHERE belief_id = :b")
@@ -128,8 +130,9 @@ def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDe
     done.episodes_redacted = redact_later_episodes(
         conn,
         user_id,
-        episode_id,
-        deleted_text,
+        after=episode_id,
+        deleted_episode=episode_id,
+        deleted_text=deleted_text,
         deleted_beliefs=[b.id for b in done.beliefs_deleted],
         reverted_beliefs=[b.id for b in done.beliefs_detached if b.reverted],
         removed_values=removed_values,
@@ -240,11 +243,14 @@ class BeliefDeletion:
     key: str
     history_rows: int
     source_episodes: list[int]
+    episodes_redacted: list[int] = field(default_factory=list)
 
 
 def delete_belief(conn: Connection, user_id: str, belief_id: int) -> BeliefDeletion:
-    """Delete the user's belief with its history and source links (inside ``conn``'s
-    transaction, which this starts by taking the user's write lock)."""
+    """Delete the user's belief with its history and source links, and its values from
+    the replies and traces of the episodes after its first source (inside ``conn``'s
+    transaction, which this starts by taking the user's write lock).  The episodes
+    themselves stay, the words their users typed unchanged."""
     lock_user(conn, user_id)
     row = conn.execute(
         _OWNED_BELIEF,
@@ -252,19 +258,28 @@ def delete_belief(conn: Connection, user_id: str, belief_id: int) -> BeliefDelet
     ).first()
     if row is None:
         raise NotFound(f"No belief {belief_id}.")
+    key = str(row[0])
     params = {"b": belief_id}
-    sources = [
-        int(s)
-        for s in conn.execute(
-            _SOURCES,
-            params,
-        ).scalars()
-    ]
-    history = _rowcount(conn.execute(_DELETE_HISTORY, params))
+    sources = [int(s) for s in conn.execute(_SOURCES, params).scalars()]
+    values: set[str] = set()
+    history = conn.execute(_HISTORY_VALUES, params).all()
+    _removed(key, [str(row[1]), *(str(h[0]) for h in history)], values)
+    first = min([*sources, *(int(h[1]) for h in history if h[1] is not None)], default=0)
+    redacted = redact_later_episodes(
+        conn,
+        user_id,
+        after=first,
+        deleted_episode=None,
+        deleted_text="",
+        deleted_beliefs=[belief_id],
+        reverted_beliefs=[],
+        removed_values=values,
+    )
+    history_rows = _rowcount(conn.execute(_DELETE_HISTORY, params))
     conn.execute(_DELETE_SOURCES, params)
     conn.execute(_DELETE_BELIEF, params)
     forget_references(conn, user_id, BELIEF, [belief_id])
-    return BeliefDeletion(belief_id, str(row[0]), history, sources)
+    return BeliefDeletion(belief_id, key, history_rows, sources, redacted)
 
 
 def checkpoint_wal(conn: Connection) -> CheckpointStatus:

@@ -1,13 +1,21 @@
-"""Removing a deleted episode's words from the later episodes that recalled it.
+"""Removing deleted words from the later episodes that recalled or quoted them.
 
-A turn's trace stores the memories it recalled, text included, and the built-in
-responder may quote a recalled episode in its reply.  So when an episode is deleted,
-every later episode of the user whose turn recalled it (or recalled a belief that the
-delete removed or reverted; ``episode_recalls`` records what each turn recalled) is
-rewritten: the recalled entry loses its text and is
-marked ``"deleted": true``, and verbatim copies of the deleted text (and of the belief
-values it introduced) in that episode's drafts, reply, trace and risk details become
-``[deleted]``.  A paraphrase by an external LLM cannot be recognised; see the README.
+A turn's trace stores the memories it recalled, text included, and a reply may quote a
+recalled episode, or a belief the draft was given without recalling it (every draft
+sees the user's beliefs, and the value a new fact replaces: "you live in Berlin now
+(I had Porto before)").  So when an episode or a belief is deleted, the later episodes
+of the user that
+
+- recalled it, or recalled a belief the delete removed or reverted (``episode_recalls``
+  records what each turn recalled), or
+- hold a removed belief value or statement in their drafts, reply or trace,
+
+are rewritten: a recalled entry of a deleted memory loses its text and is marked
+``"deleted": true``, and verbatim copies of the deleted episode's text and of the removed
+values become ``[deleted]`` in the episode's drafts, reply, trace and risk details.  A
+value that the later turn's own input holds ("Is Porto nice?") is that turn's own word,
+not a copy, and stays.  A paraphrase by an external LLM cannot be recognised; see the
+README.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select, text
 
 from ..memory.references import recalling_episodes
+from ..store.schema import episodes
 
 __all__ = ["REDACTED", "quote_forms", "redact_later_episodes"]
 
@@ -75,28 +84,47 @@ class _Redactor:
 def redact_later_episodes(
     conn: Connection,
     user_id: str,
-    episode_id: int,
+    *,
+    after: int,
+    deleted_episode: int | None,
     deleted_text: str,
     deleted_beliefs: Collection[int],
     reverted_beliefs: Collection[int],
     removed_values: Collection[str],
 ) -> list[int]:
-    """Scrub later episodes that recalled the deleted episode or beliefs; their ids."""
-    redactor = _Redactor(quote_forms(deleted_text), set(removed_values))
+    """Scrub the user's episodes after ``after`` that recalled the deleted episode or
+    beliefs or quote a removed value; their ids.  A belief's delete has no
+    ``deleted_episode`` and no ``deleted_text``."""
+    forms = quote_forms(deleted_text) if deleted_text.strip() else []
+    values = frozenset(removed_values)
     gone, stale = set(deleted_beliefs), set(reverted_beliefs)
     changed: list[int] = []
-    later = recalling_episodes(conn, user_id, episode_id, gone | stale)
+    later = set(
+        recalling_episodes(conn, user_id, after, episode=deleted_episode, beliefs=gone | stale)
+    )
+    if values:
+        later.update(_quoting(conn, user_id, after, values))
+    candidates = sorted(later)
+    redactors: dict[frozenset[str], _Redactor] = {}
     # In slices: a belief recalled by every turn of a long history makes tens of
     # thousands of candidates, past the drivers' limit of bound values in one statement.
-    for start in range(0, len(later), SLICE):
-        ids = later[start : start + SLICE]
-        for later_id, draft, reply, trace in conn.execute(_LATER, {"u": user_id, "ids": ids}).all():
+    for start in range(0, len(candidates), SLICE):
+        ids = candidates[start : start + SLICE]
+        by_episode: dict[int, _Redactor] = {}
+        for later_id, said, draft, reply, trace in conn.execute(
+            _LATER, {"u": user_id, "ids": ids}
+        ).all():
+            own = str(said).casefold()
+            kept = frozenset(v for v in values if v.casefold() not in own)
+            if kept not in redactors:
+                redactors[kept] = _Redactor(forms, kept)
+            redactor = by_episode[int(later_id)] = redactors[kept]
             new = (
                 redactor.text(str(draft)),
                 redactor.text(str(reply)),
                 None
                 if trace is None
-                else _redact_trace(str(trace), redactor, episode_id, gone, stale),
+                else _redact_trace(str(trace), redactor, deleted_episode, gone, stale),
             )
             if new != (draft, reply, trace):
                 conn.execute(
@@ -104,7 +132,7 @@ def redact_later_episodes(
                 )
                 changed.append(int(later_id))
         for risk_id, later_id, details in conn.execute(_RISK, {"ids": ids}).all():
-            new_details = redactor.raw_json(str(details))
+            new_details = by_episode[int(later_id)].raw_json(str(details))
             if new_details != details:
                 conn.execute(_UPDATE_RISK, {"d": new_details, "id": risk_id})
                 if later_id not in changed:
@@ -118,14 +146,32 @@ _RISK = text(
 ).bindparams(bindparam("ids", expanding=True))
 _UPDATE_RISK = text("UPDATE risk_log SET details = :d WHERE id = :id")
 _LATER = text(
-    "SELECT id, draft, reply, trace FROM episodes WHERE user_id = :u AND id IN :ids ORDER BY id"
+    "SELECT id, user_input, draft, reply, trace FROM episodes "
+    "WHERE user_id = :u AND id IN :ids ORDER BY id"
 ).bindparams(bindparam("ids", expanding=True))
+
+
+def _quoting(conn: Connection, user_id: str, after: int, values: Collection[str]) -> list[int]:
+    """The user's episodes after ``after`` whose draft, reply or trace holds one of
+    ``values`` (as written, or as escaped in stored JSON): one pass over the user's later
+    rows, run only when a delete removes belief values."""
+    find = func.strpos if conn.dialect.name == "postgresql" else func.instr
+    forms = set(values) | {json.dumps(v)[1:-1] for v in values}
+    hits: list[ColumnElement[bool]] = [
+        find(column, form) > 0
+        for form in sorted(forms)
+        for column in (episodes.c.draft, episodes.c.reply, episodes.c.trace)
+    ]
+    query = select(episodes.c.id).where(
+        episodes.c.user_id == user_id, episodes.c.id > after, or_(*hits)
+    )
+    return [int(i) for i in conn.execute(query).scalars()]
 
 
 def _redact_trace(
     raw: str,
     redactor: _Redactor,
-    episode_id: int,
+    episode_id: int | None,
     deleted_beliefs: set[int],
     reverted_beliefs: set[int],
 ) -> str:
@@ -139,7 +185,7 @@ def _redact_trace(
             if not isinstance(m, dict):
                 continue
             kind, ident = m.get("kind"), m.get("id")
-            gone = (kind == "episode" and ident == episode_id) or (
+            gone = (kind == "episode" and episode_id is not None and ident == episode_id) or (
                 kind == "belief" and ident in deleted_beliefs
             )
             stale = (

@@ -84,11 +84,20 @@ def episode_reply(done: EpisodeDeletion, status: CheckpointStatus) -> str:
 
 
 def belief_reply(done: BeliefDeletion, status: CheckpointStatus) -> str:
+    redacted = (
+        "Removed its values from the traces and replies of later episodes "
+        + ", ".join(str(i) for i in done.episodes_redacted)
+        + ". "
+        if done.episodes_redacted
+        else ""
+    )
     return (
         f"Deleted belief {done.belief_id} ({done.key}) with its "
         f"{_n(done.history_rows, 'history entry', 'history entries')} and "
         f"{_n(len(done.source_episodes), 'source link')}; the episodes stay. "
-        "Saying the same thing again may create it again. " + _checkpoint(status)
+        + redacted
+        + "Saying the same thing again may create it again. "
+        + _checkpoint(status)
     )
 
 

@@ -122,6 +122,7 @@ class DeleteBeliefReport:
     history_rows: int
     source_episodes: list[int]
     checkpoint: CheckpointStatus
+    episodes_redacted: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

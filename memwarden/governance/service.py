@@ -390,7 +390,12 @@ class Governance:
         status = checkpoint_wal(session.connection())
         _warn_checkpoint(a.DELETE_BELIEF, status.complete, status.detail)
         report = DeleteBeliefReport(
-            done.belief_id, done.key, done.history_rows, done.source_episodes, status
+            done.belief_id,
+            done.key,
+            done.history_rows,
+            done.source_episodes,
+            status,
+            episodes_redacted=done.episodes_redacted,
         )
         return belief_reply(done, status), report
 

@@ -34,27 +34,39 @@ def record_recalls(
 
 
 def recalling_episodes(
-    conn: Connection, user_id: str, episode_id: int, beliefs: Collection[int] = ()
+    conn: Connection,
+    user_id: str,
+    after: int,
+    *,
+    episode: int | None = None,
+    beliefs: Collection[int] = (),
 ) -> list[int]:
-    """The user's episodes after ``episode_id`` whose turn recalled it or one of
+    """The user's episodes after ``after`` whose turn recalled ``episode`` or one of
     ``beliefs``, in order."""
+    if episode is None and not beliefs:
+        return []
     if not beliefs:
-        rows = conn.execute(_RECALLING, {"u": user_id, "e": episode_id})
+        rows = conn.execute(_RECALLING, {"u": user_id, "a": after, "e": episode})
     else:
-        params = {"u": user_id, "e": episode_id, "b": sorted(beliefs)}
-        rows = conn.execute(_RECALLING_WITH_BELIEFS, params)
+        statement = _RECALLING_BELIEFS if episode is None else _RECALLING_WITH_BELIEFS
+        params = {"u": user_id, "a": after, "e": episode, "b": sorted(beliefs)}
+        rows = conn.execute(statement, params)
     return [int(i) for i in rows.scalars()]
 
 
 # Built once: every delete runs one (building the statement cost as much as running it).
 _RECALLING = text(
     "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u "
-    "AND kind = 'episode' AND ref_id = :e AND episode_id > :e ORDER BY episode_id"
+    "AND kind = 'episode' AND ref_id = :e AND episode_id > :a ORDER BY episode_id"
 )
 _RECALLING_WITH_BELIEFS = text(
-    "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u AND episode_id > :e "
+    "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u AND episode_id > :a "
     "AND ((kind = 'episode' AND ref_id = :e) OR (kind = 'belief' AND ref_id IN :b)) "
     "ORDER BY episode_id"
+).bindparams(bindparam("b", expanding=True))
+_RECALLING_BELIEFS = text(
+    "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u AND episode_id > :a "
+    "AND kind = 'belief' AND ref_id IN :b ORDER BY episode_id"
 ).bindparams(bindparam("b", expanding=True))
 
 
