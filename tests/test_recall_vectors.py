@@ -168,3 +168,25 @@ def test_vector_cache_drops_least_recent_users_over_its_budget(
     assert held[0] == held[1] == held[2] > 2 * embedder.dim * 4
     assert [user for _, user, _ in vector_cache._cache] == ["b", "c"]
     vector_cache.clear_cache()
+
+
+def test_delete_episode_drops_the_users_cached_vectors_and_timeline(agent: Any) -> None:
+    from memwarden.memory import timeline
+
+    ids = ingest_turns(
+        agent.store, "ana", [Turn("red kite"), Turn("blue boat")], embedder=WordHashEmbedder()
+    )
+    ingest_turns(agent.store, "bob", [Turn("green hat")], embedder=WordHashEmbedder())
+    url = agent.store.engine.url.render_as_string(hide_password=True)
+    with agent.store.read() as conn:
+        for user in ("ana", "bob"):
+            user_vectors(conn, user, WordHashEmbedder.model, WordHashEmbedder.dim)
+            timeline.timeline(conn, user)
+
+    def cached() -> set[str]:
+        users = {k[1] for k in vector_cache._cache if k[0] == url}
+        return users | {f"timeline:{k[1]}" for k in timeline._cache if k[0] == url}
+
+    assert cached() == {"ana", "bob", "timeline:ana", "timeline:bob"}
+    assert agent.governance.delete_episode("ana", ids[0]).ok
+    assert cached() == {"bob", "timeline:bob"}  # Ana's go at once; Bob's stay

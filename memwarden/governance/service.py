@@ -30,6 +30,7 @@ from ..agent import validate_user_id
 from ..clock import utcnow
 from ..errors import GovernanceDisabled, InputError, MemwardenError, NotFound, StoreError
 from ..logs import logger
+from ..memory.recall import forget_cached
 from ..settings import Settings
 from ..store import Store, transaction, translate_errors
 from . import args as a
@@ -361,6 +362,7 @@ class Governance:
         with session.write() as conn:
             done = delete_episode(conn, user_id, ident)
             audit(conn)
+        forget_cached(session.connection(), user_id)
         status = checkpoint_wal(session.connection())
         _warn_checkpoint(a.DELETE_EPISODE, status.complete, status.detail)
         report = DeleteEpisodeReport(
@@ -387,6 +389,7 @@ class Governance:
         with session.write() as conn:
             done = delete_belief(conn, user_id, ident)
             audit(conn)
+        forget_cached(session.connection(), user_id)
         status = checkpoint_wal(session.connection())
         _warn_checkpoint(a.DELETE_BELIEF, status.complete, status.detail)
         report = DeleteBeliefReport(

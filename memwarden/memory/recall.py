@@ -28,8 +28,17 @@ from .embeddings import Embedder, submit
 from .fusion import Candidate, Weights, fuse
 from .query import STOP_WORDS, QueryPlan, plan_query, query_terms
 from .timeline import Timeline, time_mentions, timeline
+from .timeline import forget_user as _forget_timeline
+from .vectors import forget_user as _forget_vectors
 
-__all__ = ["STOP_WORDS", "RecalledMemory", "query_terms", "recall"]
+__all__ = ["STOP_WORDS", "RecalledMemory", "forget_cached", "query_terms", "recall"]
+
+
+def forget_cached(conn: Connection, user_id: str) -> None:
+    """Drop what recall keeps in memory of the user (vectors, timeline): after a delete
+    commits, so that nothing deleted stays in the process until the user's next recall."""
+    _forget_vectors(conn, user_id)
+    _forget_timeline(conn, user_id)
 
 DATE_LIMIT = 500  # episodes looked at on a date the query names
 

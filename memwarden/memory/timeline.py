@@ -45,6 +45,7 @@ __all__ = [
     "SAME_SESSION_GAP",
     "Timeline",
     "clear_cache",
+    "forget_user",
     "mentions_time",
     "time_mentions",
     "timeline",
@@ -143,6 +144,16 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _held = 0
+
+
+def forget_user(conn: Connection, user_id: str) -> None:
+    """Drop the user's cached timeline (after a delete commits; see vectors.forget_user)."""
+    global _held
+    url = conn.engine.url.render_as_string(hide_password=True)
+    with _lock:
+        old = _cache.pop((url, user_id), None)
+        if old is not None:
+            _held -= len(old.ids) + _USER_WEIGHT
 
 
 def timeline(conn: Connection, user_id: str) -> Timeline:

@@ -31,6 +31,7 @@ __all__ = [
     "CACHE_BYTES",
     "UserVectors",
     "clear_cache",
+    "forget_user",
     "store_belief_vectors",
     "store_episode_vectors",
     "user_vectors",
@@ -197,6 +198,16 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _held = 0
+
+
+def forget_user(conn: Connection, user_id: str) -> None:
+    """Drop the user's cached vectors of every model (after a delete commits, so that a
+    deleted memory's vector leaves this process at once, not at the user's next recall)."""
+    global _held
+    url = conn.engine.url.render_as_string(hide_password=True)
+    with _lock:
+        for cache_key in [k for k in _cache if k[0] == url and k[1] == user_id]:
+            _held -= _cache.pop(cache_key).nbytes
 
 
 def user_vectors(conn: Connection, user_id: str, model: str, dim: int) -> UserVectors:
