@@ -40,6 +40,7 @@ def forget_cached(conn: Connection, user_id: str) -> None:
     _forget_vectors(conn, user_id)
     _forget_timeline(conn, user_id)
 
+
 DATE_LIMIT = 500  # episodes looked at on a date the query names
 
 
