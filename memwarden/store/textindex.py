@@ -2,8 +2,10 @@
 
 Every indexed token is prefixed with a short tag derived from its owner's user id, so a
 token's posting list holds only that user's rows.  A query then touches one user's
-postings instead of everyone's (a 100-user database answers like a 1-user one), and BM25
-statistics are per user.  Stemming (Snowball English) happens here, in Python, on both
+postings instead of everyone's (a 100-user database answers like a 1-user one), and BM25's
+term statistics (how many rows hold a term) are per user.  Its row count and average row
+length are the whole index's, so a raw score reflects the database's size, never another
+user's words.  Stemming (Snowball English) happens here, in Python, on both
 sides, because a stemmer inside the index would see the tag as part of the word.
 
 The index is fed by triggers calling the SQL function ``mw_fts(user_id, text)``, which
