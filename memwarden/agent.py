@@ -33,7 +33,7 @@ from .memory.facts import Fact
 from .memory.indexing import TurnVectors, embed_turn_later, store_turn_vectors
 from .memory.llm_extract import LLMExtractor
 from .memory.recall import RecalledMemory, recall
-from .memory.references import record_recalls
+from .memory.references import BELIEF, quoted_beliefs, record_recalls
 from .memory.taskbook import TaskBook
 from .memory.taskbook import register_commands as register_task_commands
 from .memory.tasks import Task
@@ -145,9 +145,8 @@ class Agent:
                 pending_vector=(lambda: pending.result().text) if pending else None,
             )
             profile = list_beliefs(conn, user_id)[:200]
-            previous = {
-                k: b.value for k, b in beliefs_by_key(conn, user_id, (f.key for f in facts)).items()
-            }
+            replaced = beliefs_by_key(conn, user_id, (f.key for f in facts))
+            previous = {k: b.value for k, b in replaced.items()}
             open_tasks = [t.title for t in task_store.list_tasks(conn, user_id, "open")]
         if pending is not None:
             vectors = pending.result()
@@ -179,6 +178,15 @@ class Agent:
                 regenerate,
             )
         with _timed(timings, "store_ms"):
+            # Beliefs the drafts or reply quote without recalling them: a delete of one
+            # must find this turn too (memory/references.py).
+            quoted = quoted_beliefs(
+                [
+                    *((b.id, b.key, b.value) for b in profile),
+                    *((b.id, k, b.value) for k, b in replaced.items()),
+                ],
+                [*drafts, decision.reply],
+            )
             episode_id, changes, touched = self._store_turn(
                 user_id,
                 kept,
@@ -189,6 +197,7 @@ class Agent:
                 recalled,
                 timings,
                 vectors,
+                quoted,
             )
         event(
             "EPISODE",
@@ -220,6 +229,7 @@ class Agent:
         recalled: Sequence[RecalledMemory],
         timings: dict[str, float],
         vectors: TurnVectors | None = None,
+        quoted: Sequence[int] = (),
     ) -> tuple[int, list[Any], list[Task]]:
         # Everything a turn writes is one transaction: the episode, its risk_log row,
         # beliefs and tasks (and, by trigger, their full-text entries).  It starts by
@@ -241,6 +251,7 @@ class Agent:
                         recalled,
                         timings,
                         vectors,
+                        quoted,
                     )
             except ConcurrencyConflict:
                 if attempt == WRITE_ATTEMPTS - 1:
@@ -261,6 +272,7 @@ class Agent:
         recalled: Sequence[RecalledMemory],
         timings: dict[str, float],
         vectors: TurnVectors | None = None,
+        quoted: Sequence[int] = (),
     ) -> tuple[int, list[Any], list[Task]]:
         # Under the user's lock: a turn is never stamped before the user's previous one,
         # even when workers' clocks disagree, so ts order is id order for each user.
@@ -294,7 +306,12 @@ class Agent:
             "details": json.dumps(risk_details(decision)),
         }
         conn.execute(_INSERT_RISK, with_next_id(conn, risk_log, user_id, risk))
-        record_recalls(conn, user_id, episode_id, ((m.kind, m.id) for m in recalled))
+        record_recalls(
+            conn,
+            user_id,
+            episode_id,
+            [*((m.kind, m.id) for m in recalled), *((BELIEF, b) for b in quoted)],
+        )
         changes = apply_facts(conn, user_id, episode_id, facts, now)
         store_turn_vectors(conn, user_id, episode_id, changes, vectors)
         touched = (

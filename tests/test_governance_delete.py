@@ -308,8 +308,11 @@ def test_delete_episode_scrubs_a_later_reply_that_quoted_its_belief_unrecalled(
     agent.turn("ana", "My name is Anastasia Kowalczyk.")  # 1: the name's only source
     who = agent.turn("ana", "Who am I?")  # 2: answered from the beliefs, recalls nothing
     agent.turn("bob", "My name is Anastasia Kowalczyk.")
-    assert "Anastasia Kowalczyk" in who.reply
-    assert db.count("episode_recalls", "episode_id = 2") == 0
+    assert "Anastasia Kowalczyk" in who.reply and who.recalled == ()
+    # Recorded as drawn on: the reply quotes the belief's value
+    assert db.rows("SELECT kind, ref_id FROM episode_recalls WHERE episode_id = 2") == [
+        ("belief", 1)
+    ]
 
     result = agent.governance.delete_episode("ana", "1")
 

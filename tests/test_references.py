@@ -1,4 +1,5 @@
-"""episode_recalls: what each turn recalled, written with the turn, backfilled by 0006."""
+"""episode_recalls: what each turn recalled or quoted, written with the turn, backfilled
+by migrations 0006 (recalled) and 0011 (quoted)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import pytest
 
 from memwarden.agent import Agent
+from memwarden.memory.references import quoted_beliefs
 from memwarden.store.migrate import upgrade
 
 from .engines import TestDatabase
@@ -25,25 +27,31 @@ def _session(agent: Agent) -> None:
     agent.turn("bob", "Tell me about my bees.")
 
 
-def test_turn_records_each_recalled_memory_once(agent: Agent, db: TestDatabase) -> None:
+def test_turn_records_each_recalled_or_quoted_memory_once(agent: Agent, db: TestDatabase) -> None:
     _session(agent)
 
     refs = db.rows(REFS)
     traces = {
         int(e): t for e, t in db.rows("SELECT id, trace FROM episodes WHERE trace IS NOT NULL")
     }
-    expected = sorted(
+    recalled = {
         (e, u, m["kind"], m["id"])
         for e, u in db.rows("SELECT id, user_id FROM episodes")
         for m in json.loads(traces[int(e)])["recalled"]
-    )
-    assert [tuple(r) for r in refs] == expected
+    }
+    # Turn 2 recalled episode 1 only, and its reply quotes it: "I live in Porto ...",
+    # the words of belief 1.  Quoted, so drawn on.
+    assert "Porto" in db.rows("SELECT reply FROM episodes WHERE id = 2")[0][0]
+    assert (2, "ana", "belief", 1) not in recalled
+    assert [tuple(r) for r in refs] == sorted(recalled | {(2, "ana", "belief", 1)})
     assert {r[2] for r in refs} == {"episode", "belief"}
     owners = dict(db.rows("SELECT id, user_id FROM episodes"))
     assert all(owners[e] == u for e, u, kind, _ in refs if kind == "episode")
 
 
-def test_migration_0006_backfills_what_turns_record(agent: Agent, db: TestDatabase) -> None:
+def test_migrations_0006_and_0011_backfill_what_turns_record(
+    agent: Agent, db: TestDatabase
+) -> None:
     _session(agent)
     recorded = db.rows(REFS)
     [(broken,)] = db.rows("SELECT max(id) FROM episodes WHERE user_id = 'ana'")
@@ -58,7 +66,9 @@ def test_migration_0006_backfills_what_turns_record(agent: Agent, db: TestDataba
 
     upgrade(agent.store.engine)
 
-    assert db.rows(REFS) == [r for r in recorded if r[0] != broken]  # not JSON: no rows
+    # A trace that is not JSON names nothing it recalled; its reply still quotes belief 1.
+    assert (broken, "ana", "belief", 1) in recorded
+    assert db.rows(REFS) == [r for r in recorded if r[0] != broken or r[2:] == ("belief", 1)]
 
 
 def test_delete_forgets_references_to_what_it_deleted(agent: Agent, db: TestDatabase) -> None:
@@ -74,3 +84,16 @@ def test_delete_forgets_references_to_what_it_deleted(agent: Agent, db: TestData
     assert {
         r for (r,) in db.rows("SELECT ref_id FROM episode_recalls WHERE kind = 'belief'")
     } <= beliefs
+
+
+def test_quoted_beliefs_match_whole_words_of_naming_values() -> None:
+    beliefs = [
+        (1, "location", "Porto"),
+        (2, "employer", "Acme"),
+        (3, "preference:tea", "likes"),  # a flag: only its statement counts
+        (4, "name", "Al"),  # too short to name anything on its own
+    ]
+    texts = ["You live in Porto; Acmeville is nearby.", "You likes tea, Al."]
+    assert quoted_beliefs(beliefs, texts) == [1]
+    assert quoted_beliefs(beliefs, ["User likes tea."]) == [3]
+    assert quoted_beliefs(beliefs, ["", "Acme, then Porto."]) == [1, 2]

@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import NotFound
 from ..memory.facts import statement_for
-from ..memory.references import BELIEF, EPISODE, forget_references
+from ..memory.references import BELIEF, EPISODE, belief_words, forget_references
 from ..store import lock_user
 from ..store.blocks import remember_deleted
 from .redact import redact_later_episodes
@@ -136,6 +136,7 @@ def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDe
         deleted_beliefs=[b.id for b in done.beliefs_deleted],
         reverted_beliefs=[b.id for b in done.beliefs_detached if b.reverted],
         removed_values=removed_values,
+        touched_beliefs=[b.id for b in done.beliefs_detached if not b.reverted],
     )
     forget_references(conn, user_id, EPISODE, [episode_id])
     forget_references(conn, user_id, BELIEF, [b.id for b in done.beliefs_deleted])
@@ -182,18 +183,10 @@ def _unlink_belief(
     done.beliefs_detached.append(BeliefRef(belief_id, key, reverted))
 
 
-# Keys whose value is a verb or a flag ("likes", "speaks", "yes"): the words worth
-# redacting are in the statement, not the value.
-_GENERIC_VALUES = ("preference:", "language:", "allergy:")
-
-
 def _removed(key: str, values: Sequence[str], into: set[str]) -> None:
-    """Record what a delete took from a belief: its statements, and values that name
-    something (a place, a person, an employer)."""
+    """Record what a delete took from a belief: the words by which its values are quoted."""
     for value in values:
-        into.add(statement_for(key, value))
-        if not key.startswith(_GENERIC_VALUES) and len(value.strip()) >= 3:
-            into.add(value.strip())
+        into.update(belief_words(key, value))
 
 
 def _rechain(

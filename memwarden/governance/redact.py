@@ -3,14 +3,10 @@
 A turn's trace stores the memories it recalled, text included, and a reply may quote a
 recalled episode, or a belief the draft was given without recalling it (every draft
 sees the user's beliefs, and the value a new fact replaces: "you live in Berlin now
-(I had Porto before)").  So when an episode or a belief is deleted, the later episodes
-of the user that
-
-- recalled it, or recalled a belief the delete removed or reverted (``episode_recalls``
-  records what each turn recalled), or
-- hold a removed belief value or statement in their drafts, reply or trace,
-
-are rewritten: a recalled entry of a deleted memory loses its text and is marked
+(I had Porto before)").  ``episode_recalls`` records both for each turn
+(:mod:`memwarden.memory.references`).  So when an episode or a belief is deleted, the
+later episodes of the user that drew on it, or on a belief the delete removed, reverted
+or took a value from, are rewritten: a recalled entry of a deleted memory loses its text and is marked
 ``"deleted": true``, and verbatim copies of the deleted episode's text and of the removed
 values become ``[deleted]`` in the episode's drafts, reply, trace and risk details.  A
 value that the later turn's own input holds ("Is Porto nice?") is that turn's own word,
@@ -25,10 +21,9 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select, text
+from sqlalchemy import Connection, bindparam, text
 
 from ..memory.references import recalling_episodes
-from ..store.schema import episodes
 
 __all__ = ["REDACTED", "quote_forms", "redact_later_episodes"]
 
@@ -91,20 +86,19 @@ def redact_later_episodes(
     deleted_beliefs: Collection[int],
     reverted_beliefs: Collection[int],
     removed_values: Collection[str],
+    touched_beliefs: Collection[int] = (),
 ) -> list[int]:
-    """Scrub the user's episodes after ``after`` that recalled the deleted episode or
-    beliefs or quote a removed value; their ids.  A belief's delete has no
-    ``deleted_episode`` and no ``deleted_text``."""
+    """Scrub the user's episodes after ``after`` that drew on the deleted episode or on
+    the deleted, reverted or ``touched`` beliefs (which lost a value but keep their
+    current one); their ids.  A belief's delete has no ``deleted_episode`` and no
+    ``deleted_text``."""
     forms = quote_forms(deleted_text) if deleted_text.strip() else []
     values = frozenset(removed_values)
     gone, stale = set(deleted_beliefs), set(reverted_beliefs)
     changed: list[int] = []
-    later = set(
-        recalling_episodes(conn, user_id, after, episode=deleted_episode, beliefs=gone | stale)
+    candidates = recalling_episodes(
+        conn, user_id, after, episode=deleted_episode, beliefs=gone | stale | set(touched_beliefs)
     )
-    if values:
-        later.update(_quoting(conn, user_id, after, values))
-    candidates = sorted(later)
     redactors: dict[frozenset[str], _Redactor] = {}
     # In slices: a belief recalled by every turn of a long history makes tens of
     # thousands of candidates, past the drivers' limit of bound values in one statement.
@@ -149,23 +143,6 @@ _LATER = text(
     "SELECT id, user_input, draft, reply, trace FROM episodes "
     "WHERE user_id = :u AND id IN :ids ORDER BY id"
 ).bindparams(bindparam("ids", expanding=True))
-
-
-def _quoting(conn: Connection, user_id: str, after: int, values: Collection[str]) -> list[int]:
-    """The user's episodes after ``after`` whose draft, reply or trace holds one of
-    ``values`` (as written, or as escaped in stored JSON): one pass over the user's later
-    rows, run only when a delete removes belief values."""
-    find = func.strpos if conn.dialect.name == "postgresql" else func.instr
-    forms = set(values) | {json.dumps(v)[1:-1] for v in values}
-    hits: list[ColumnElement[bool]] = [
-        find(column, form) > 0
-        for form in sorted(forms)
-        for column in (episodes.c.draft, episodes.c.reply, episodes.c.trace)
-    ]
-    query = select(episodes.c.id).where(
-        episodes.c.user_id == user_id, episodes.c.id > after, or_(*hits)
-    )
-    return [int(i) for i in conn.execute(query).scalars()]
 
 
 def _redact_trace(

@@ -1,17 +1,63 @@
-"""Which memories each turn recalled (``episode_recalls``): written with the turn, read
-by deletes to find the later turns that may quote what they delete."""
+"""Which memories each turn drew on (``episode_recalls``): written with the turn, read
+by deletes to find the later turns that may quote what they delete.
+
+A turn draws on the memories it recalled, and on the beliefs its draft quotes without
+recalling them: every draft is given the user's beliefs and the values the turn's new
+facts replace ("you live in Berlin now (I had Porto before)").  Those are found by their
+words in the drafts and the reply (:func:`quoted_beliefs`) and recorded as beliefs too.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 
 from sqlalchemy import Connection, bindparam, delete, insert, text
 
 from ..store.schema import episode_recalls
+from .facts import statement_for
 
-__all__ = ["BELIEF", "EPISODE", "forget_references", "recalling_episodes", "record_recalls"]
+__all__ = [
+    "BELIEF",
+    "EPISODE",
+    "belief_words",
+    "forget_references",
+    "quoted_beliefs",
+    "recalling_episodes",
+    "record_recalls",
+]
 
 EPISODE, BELIEF = "episode", "belief"
+
+# Keys whose value is a verb or a flag ("likes", "speaks", "yes"): the words worth
+# finding are in the statement, not the value.
+_GENERIC_VALUES = ("preference:", "language:", "allergy:")
+
+
+def belief_words(key: str, value: str) -> list[str]:
+    """The words by which a belief's value is quoted: its statement, and the value
+    itself when it names something (a place, a person, an employer)."""
+    words = [statement_for(key, value)]
+    if not key.startswith(_GENERIC_VALUES) and len(value.strip()) >= 3:
+        words.append(value.strip())
+    return words
+
+
+def quoted_beliefs(beliefs: Iterable[tuple[int, str, str]], texts: Iterable[str]) -> list[int]:
+    """Ids of the ``(id, key, value)`` beliefs whose words stand, as whole words, in one of
+    ``texts`` (a turn's drafts and reply)."""
+    written = [t for t in texts if t]
+    found: list[int] = []
+    for belief_id, key, value in beliefs:
+        for word in belief_words(key, value):
+            # A substring test first: most beliefs are in no reply.
+            if any(word in t for t in written) and any(
+                re.search(rf"\b{re.escape(word)}\b", t) for t in written
+            ):
+                found.append(belief_id)
+                break
+    return list(dict.fromkeys(found))
+
 
 _INSERT = insert(episode_recalls)
 _FORGET = delete(episode_recalls).where(

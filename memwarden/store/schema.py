@@ -276,7 +276,7 @@ memory_vectors = Table(
     sqlite_autoincrement=True,
 )
 
-# -- which memories each turn recalled (memwarden/memory/references.py) -------------------
+# -- which memories each turn drew on (memwarden/memory/references.py) -------------------
 
 __all__ += ["episode_recalls"]
 
@@ -291,9 +291,9 @@ episode_recalls = Table(
         primary_key=True,
     ),
     Column("user_id", String(USER), nullable=False),
-    # What it recalled: "episode" or "belief", and that memory's id (no foreign key: the
-    # memory may be deleted later, and its delete needs exactly these rows to find the
-    # turns that quoted it).
+    # What it drew on: "episode" or "belief" (recalled, or a belief its reply quotes),
+    # and that memory's id (no foreign key: the memory may be deleted later, and its
+    # delete needs exactly these rows to find the turns that quoted it).
     # Lower-case ASCII words, which every engine and collation sorts alike (``db copy``
     # pages and checksums the table in key order on both sides).
     Column("kind", String(8), primary_key=True, info={"sorts_alike": True}),
