@@ -371,3 +371,17 @@ def test_delete_belief_scrubs_its_values_from_later_replies_and_traces(
     assert belief["deleted"] and belief["text"] is None
     assert "Acme" not in raw
     assert db.rows("SELECT user_input, reply FROM episodes WHERE id = 1") == source_before
+
+
+def test_delete_belief_scrubs_a_value_the_later_turn_typed_only_inside_a_word(
+    agent: Agent, db: TestDatabase
+) -> None:
+    agent.turn("ana", "I live in Paris.")  # 1
+    later = agent.turn("ana", "Where do I live? The Parisian cafes are great.")  # 2
+    assert "you live in Paris." in later.reply
+
+    result = agent.turn("ana", "/delete_belief 1")
+
+    assert result.ok and result.result["episodes_redacted"] == [2]
+    [(reply,)] = db.rows("SELECT reply FROM episodes WHERE id = 2")
+    assert "you live in [deleted]." in reply and "Paris." not in reply

@@ -97,3 +97,22 @@ def test_quoted_beliefs_match_whole_words_of_naming_values() -> None:
     assert quoted_beliefs(beliefs, texts) == [1]
     assert quoted_beliefs(beliefs, ["User likes tea."]) == [3]
     assert quoted_beliefs(beliefs, ["", "Acme, then Porto."]) == [1, 2]
+
+
+def test_migration_0011_links_a_belief_quoted_only_in_a_rewritten_draft(
+    agent: Agent, db: TestDatabase
+) -> None:
+    agent.turn("ana", "I work at Acme Rocketworks.")
+    joke = agent.turn("ana", "Hello!")  # recalls and quotes nothing
+    [(raw,)] = db.rows("SELECT trace FROM episodes WHERE id = ?", joke.episode_id)
+    trace = json.loads(raw)
+    trace["drafts"].append("Ask your colleagues at Acme Rocketworks for one.")
+    db.run("UPDATE episodes SET trace = ? WHERE id = ?", json.dumps(trace), joke.episode_id)
+    assert not db.rows("SELECT 1 FROM episode_recalls WHERE episode_id = ?", joke.episode_id)
+    downgrade_to(agent.store.engine, "0010")
+
+    upgrade(agent.store.engine)
+
+    assert db.rows(
+        "SELECT kind, ref_id FROM episode_recalls WHERE episode_id = ?", joke.episode_id
+    ) == [("belief", 1)]

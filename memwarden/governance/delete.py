@@ -112,6 +112,7 @@ def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDe
 
     done.risk_log_rows = _rowcount(conn.execute(_DELETE_RISK, params))
     removed_values: set[str] = set()
+    lost_values: set[int] = set()  # beliefs that stay but lost a value
     touched = (
         conn.execute(
             _TOUCHED_BELIEFS,
@@ -121,7 +122,7 @@ def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDe
         .all()
     )
     for belief_id in touched:
-        _unlink_belief(conn, int(belief_id), episode_id, done, removed_values)
+        _unlink_belief(conn, int(belief_id), episode_id, done, removed_values, lost_values)
 
     done.tasks_kept = [TaskRef(int(r[0]), str(r[1])) for r in conn.execute(_SOURCED_TASKS, params)]
     if done.tasks_kept:
@@ -136,7 +137,7 @@ def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDe
         deleted_beliefs=[b.id for b in done.beliefs_deleted],
         reverted_beliefs=[b.id for b in done.beliefs_detached if b.reverted],
         removed_values=removed_values,
-        touched_beliefs=[b.id for b in done.beliefs_detached if not b.reverted],
+        touched_beliefs=lost_values,
     )
     forget_references(conn, user_id, EPISODE, [episode_id])
     forget_references(conn, user_id, BELIEF, [b.id for b in done.beliefs_deleted])
@@ -151,6 +152,7 @@ def _unlink_belief(
     episode_id: int,
     done: EpisodeDeletion,
     removed_values: set[str],
+    lost_values: set[int],
 ) -> None:
     belief = conn.execute(_BELIEF, {"b": belief_id}).first()
     if belief is None:  # a dangling link; the cascade below removes it
@@ -178,7 +180,10 @@ def _unlink_belief(
         _removed(key, [*map(str, removed), str(belief[1])], removed_values)
         return
     kept_values = {str(r[3]).casefold() for r in remaining}
-    _removed(key, [str(v) for v in removed if str(v).casefold() not in kept_values], removed_values)
+    lost = [str(v) for v in removed if str(v).casefold() not in kept_values]
+    if lost:
+        _removed(key, lost, removed_values)
+        lost_values.add(belief_id)
     reverted = _rechain(conn, belief_id, key, str(belief[1]), int(belief[2]), remaining)
     done.beliefs_detached.append(BeliefRef(belief_id, key, reverted))
 

@@ -108,8 +108,7 @@ def redact_later_episodes(
         for later_id, said, draft, reply, trace in conn.execute(
             _LATER, {"u": user_id, "ids": ids}
         ).all():
-            own = str(said).casefold()
-            kept = frozenset(v for v in values if v.casefold() not in own)
+            kept = frozenset(v for v in values if not _says(str(said), v))
             if kept not in redactors:
                 redactors[kept] = _Redactor(forms, kept)
             redactor = by_episode[int(later_id)] = redactors[kept]
@@ -143,6 +142,11 @@ _LATER = text(
     "SELECT id, user_input, draft, reply, trace FROM episodes "
     "WHERE user_id = :u AND id IN :ids ORDER BY id"
 ).bindparams(bindparam("ids", expanding=True))
+
+
+def _says(said: str, value: str) -> bool:
+    """Whether the turn's own input holds ``value`` as whole words (any case)."""
+    return re.search(rf"\b{re.escape(value)}\b", said, re.IGNORECASE) is not None
 
 
 def _redact_trace(

@@ -35,8 +35,11 @@ __all__ = ["STOP_WORDS", "RecalledMemory", "forget_cached", "query_terms", "reca
 
 
 def forget_cached(conn: Connection, user_id: str) -> None:
-    """Drop what recall keeps in memory of the user (vectors, timeline): after a delete
-    commits, so that nothing deleted stays in the process until the user's next recall."""
+    """Drop what recall keeps in memory of the user (vectors, timeline) in this process,
+    after a delete commits.  Best effort: a recall running at that moment may cache the
+    older rows again, and other processes keep theirs; each recall checks its cache
+    against the database before using it, so deleted rows are never recalled, and they
+    leave the cache at the user's next recall at the latest."""
     _forget_vectors(conn, user_id)
     _forget_timeline(conn, user_id)
 

@@ -147,7 +147,7 @@ def clear_cache() -> None:
 
 
 def forget_user(conn: Connection, user_id: str) -> None:
-    """Drop the user's cached timeline (after a delete commits; see vectors.forget_user)."""
+    """Drop the user's cached timeline (see ``recall.forget_cached``)."""
     global _held
     url = conn.engine.url.render_as_string(hide_password=True)
     with _lock:

@@ -201,8 +201,7 @@ def clear_cache() -> None:
 
 
 def forget_user(conn: Connection, user_id: str) -> None:
-    """Drop the user's cached vectors of every model (after a delete commits, so that a
-    deleted memory's vector leaves this process at once, not at the user's next recall)."""
+    """Drop the user's cached vectors of every model (see ``recall.forget_cached``)."""
     global _held
     url = conn.engine.url.render_as_string(hide_password=True)
     with _lock:

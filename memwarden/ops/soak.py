@@ -128,8 +128,8 @@ class SoakReport:
 
     @property
     def expected_turns(self) -> int:
-        """Turns of the completed sessions (a session is counted once all its turns ran)."""
-        return self.sessions_completed * self.options.turns
+        """Turns accounted for: each stored an episode, made a governance call or raised."""
+        return self.episodes_created + self.governance_calls + len(self.exceptions)
 
     @property
     def turns_complete(self) -> bool:

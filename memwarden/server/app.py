@@ -1,7 +1,10 @@
 """The FastAPI app: ``create_app(settings)`` builds one; nothing happens at import.
 
     app = create_app(Settings(db="memory.db"))
-    uvicorn.run(app, host="127.0.0.1", port=8080)
+    uvicorn.run(app, host="127.0.0.1", port=8080, log_config=log_config())
+
+(``log_config`` from :mod:`.accesslog`: uvicorn's own access log would keep query
+strings, which can hold memory text.)
 
 Startup opens the agent on the store (migrating it when ``migrate``), and holds the
 database's shared server lock so that ``memwarden restore`` refuses while it serves;

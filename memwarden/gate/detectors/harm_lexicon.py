@@ -407,7 +407,8 @@ OPERATIONAL = LazyPattern(
     r"before (?:anyone|someone|they|people|he|she|the police) (?:notices?|sees?|finds?|wakes?|"
     r"arrives?|comes?)|from behind|hide the body|"
     r"(?:densest|most crowded|most packed|busiest) (?:part|area|spot|section|point) of "
-    r"(?:the |a )?crowd|(?:hurt|harm|injure|kill|wound|hit|poison|infect) as many "
+    r"(?:the |a )?crowd|(?:hurt|harm|injure|kill|wound|maim|murder|hit|poison|infect|shoot|"
+    r"stab|attack|target|crush|ram|run (?:over|down)|mow down) as many "
     r"(?:people|victims|of them) as (?:possible|you can))\b",
     _I,
 )
