@@ -33,7 +33,7 @@ from .memory.facts import Fact
 from .memory.indexing import TurnVectors, embed_turn_later, store_turn_vectors
 from .memory.llm_extract import LLMExtractor
 from .memory.recall import RecalledMemory, recall
-from .memory.references import BELIEF, quoted_beliefs, record_recalls
+from .memory.references import BELIEF, quoted_beliefs, record_recalls, still_there
 from .memory.taskbook import TaskBook
 from .memory.taskbook import register_commands as register_task_commands
 from .memory.tasks import Task
@@ -121,6 +121,20 @@ class Agent:
         )
 
     def _turn(self, user_id: str, text: str) -> TurnResult:
+        # A delete that commits while the reply is drafted may take a memory the draft
+        # drew on: the turn is then answered again from what is left (up to
+        # WRITE_ATTEMPTS times; past that it is a conflict, and nothing is stored).
+        for _ in range(WRITE_ATTEMPTS - 1):
+            try:
+                return self._answer(user_id, text)
+            except _DrawnMemoryGone:
+                continue
+        try:
+            return self._answer(user_id, text)
+        except _DrawnMemoryGone as e:
+            raise ConcurrencyConflict("memories changed while answering: try again") from e
+
+    def _answer(self, user_id: str, text: str) -> TurnResult:
         timings: dict[str, float] = {}
         # What is stored of the user's words has its secrets masked: transcripts are
         # kept, card numbers and passwords are not.  The draft model sees the original.
@@ -274,8 +288,14 @@ class Agent:
         vectors: TurnVectors | None = None,
         quoted: Sequence[int] = (),
     ) -> tuple[int, list[Any], list[Task]]:
-        # Under the user's lock: a turn is never stamped before the user's previous one,
-        # even when workers' clocks disagree, so ts order is id order for each user.
+        refs = [*((m.kind, m.id) for m in recalled), *((BELIEF, b) for b in quoted)]
+        # Under the user's lock, so no delete of the user's can commit before this turn
+        # does: a memory the draft drew on that is gone now was deleted since it was
+        # read, and the reply may quote it.
+        if not still_there(conn, user_id, refs):
+            raise _DrawnMemoryGone
+        # A turn is never stamped before the user's previous one, even when workers'
+        # clocks disagree, so ts order is id order for each user.
         now = max(utcnow(), _latest_ts(conn, user_id) or datetime.min)
         trace = {
             "recalled": [m.as_trace() for m in recalled],
@@ -306,12 +326,7 @@ class Agent:
             "details": json.dumps(risk_details(decision)),
         }
         conn.execute(_INSERT_RISK, with_next_id(conn, risk_log, user_id, risk))
-        record_recalls(
-            conn,
-            user_id,
-            episode_id,
-            [*((m.kind, m.id) for m in recalled), *((BELIEF, b) for b in quoted)],
-        )
+        record_recalls(conn, user_id, episode_id, refs)
         changes = apply_facts(conn, user_id, episode_id, facts, now)
         store_turn_vectors(conn, user_id, episode_id, changes, vectors)
         touched = (
@@ -320,6 +335,10 @@ class Agent:
             else []
         )
         return episode_id, changes, touched
+
+
+class _DrawnMemoryGone(Exception):
+    """A memory the turn's draft drew on was deleted before the turn was stored."""
 
 
 # The statements of every turn's write, built once (building one anew cost as much as

@@ -7,7 +7,10 @@ import json
 import pytest
 
 from memwarden.agent import Agent
+from memwarden.llm import DraftContext
+from memwarden.llm.builtin import BuiltinResponder
 from memwarden.memory.recall import recall
+from memwarden.settings import Settings
 
 from .engines import TestDatabase
 from .test_governance_helpers import export_document
@@ -385,3 +388,40 @@ def test_delete_belief_scrubs_a_value_the_later_turn_typed_only_inside_a_word(
     assert result.ok and result.result["episodes_redacted"] == [2]
     [(reply,)] = db.rows("SELECT reply FROM episodes WHERE id = 2")
     assert "you live in [deleted]." in reply and "Paris." not in reply
+
+
+class _DeleteWhileDrafting:
+    """The built-in responder, but the first draft waits for a delete to commit: the
+    race of a reply drafted from a belief another request deletes meanwhile."""
+
+    name = "builtin-racing"
+
+    def __init__(self, other: Agent, user: str, belief: int) -> None:
+        self.inner = BuiltinResponder()
+        self.other, self.user, self.belief = other, user, belief
+        self.deleted = False
+
+    def generate_draft(
+        self, user_input: str, context: DraftContext, extra_context: str | None = None
+    ) -> str:
+        draft = self.inner.generate_draft(user_input, context, extra_context)
+        if not self.deleted:
+            self.deleted = True
+            assert self.other.governance.delete_belief(self.user, self.belief).ok
+        return draft
+
+
+def test_turn_drafted_while_its_belief_is_deleted_is_answered_again(
+    agent: Agent, settings: Settings, db: TestDatabase
+) -> None:
+    agent.turn("ana", "My name is Anastasia Kowalczyk.")
+    racing = _DeleteWhileDrafting(agent, "ana", 1)
+    with Agent.open(settings, llm=racing) as other:
+        result = other.turn("ana", "Who am I?")
+
+    assert racing.deleted and "Kowalczyk" not in result.reply
+    assert result.reply.startswith("I don't know that yet")
+    for table in db.tables():
+        for row in db.rows(f"SELECT * FROM {table}"):
+            if table != "episodes" or row[0] != 1:  # Ana's own words in turn 1 stay
+                assert "Kowalczyk" not in repr(row), (table, row)

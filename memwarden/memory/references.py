@@ -25,6 +25,7 @@ __all__ = [
     "quoted_beliefs",
     "recalling_episodes",
     "record_recalls",
+    "still_there",
 ]
 
 EPISODE, BELIEF = "episode", "belief"
@@ -114,6 +115,24 @@ _RECALLING_BELIEFS = text(
     "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u AND episode_id > :a "
     "AND kind = 'belief' AND ref_id IN :b ORDER BY episode_id"
 ).bindparams(bindparam("b", expanding=True))
+
+
+def still_there(conn: Connection, user_id: str, refs: Iterable[tuple[str, int]]) -> bool:
+    """Whether every ``(kind, id)`` memory is still the user's (one statement)."""
+    wanted = {kind: sorted({i for k, i in refs if k == kind}) for kind in (EPISODE, BELIEF)}
+    if not wanted[EPISODE] and not wanted[BELIEF]:
+        return True
+    found = conn.execute(
+        _STILL_THERE,
+        {"u": user_id, "e": wanted[EPISODE] or [-1], "b": wanted[BELIEF] or [-1]},
+    ).one()
+    return (int(found[0]), int(found[1])) == (len(wanted[EPISODE]), len(wanted[BELIEF]))
+
+
+_STILL_THERE = text(
+    "SELECT (SELECT COUNT(*) FROM episodes WHERE user_id = :u AND id IN :e), "
+    "(SELECT COUNT(*) FROM semantic_beliefs WHERE user_id = :u AND id IN :b)"
+).bindparams(bindparam("e", expanding=True), bindparam("b", expanding=True))
 
 
 def forget_references(conn: Connection, user_id: str, kind: str, ids: Collection[int]) -> None:
