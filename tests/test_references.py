@@ -8,7 +8,7 @@ import json
 import pytest
 
 from memwarden.agent import Agent
-from memwarden.memory.references import quoted_beliefs
+from memwarden.memory.references import quoted_beliefs, still_there
 from memwarden.store.migrate import upgrade
 
 from .engines import TestDatabase
@@ -116,3 +116,15 @@ def test_migration_0011_links_a_belief_quoted_only_in_a_rewritten_draft(
     assert db.rows(
         "SELECT kind, ref_id FROM episode_recalls WHERE episode_id = ?", joke.episode_id
     ) == [("belief", 1)]
+
+
+def test_still_there_counts_only_the_users_own_memories(agent: Agent) -> None:
+    agent.turn("ana", "I live in Porto.")  # episode 1, belief 1
+    bob = agent.turn("bob", "I live in Oslo.")
+    assert bob.episode_id is not None
+    with agent.store.read() as conn:
+        assert still_there(conn, "ana", [("episode", 1), ("belief", 1)])
+        assert still_there(conn, "ana", [])
+        assert not still_there(conn, "ana", [("episode", 1), ("episode", bob.episode_id)])
+        assert not still_there(conn, "bob", [("belief", 1)])
+        assert not still_there(conn, "ana", [("belief", 99)])
