@@ -124,15 +124,13 @@ class Agent:
         # A delete that commits while the reply is drafted may take a memory the draft
         # drew on: the turn is then answered again from what is left (up to
         # WRITE_ATTEMPTS times; past that it is a conflict, and nothing is stored).
-        for _ in range(WRITE_ATTEMPTS - 1):
+        for attempt in range(WRITE_ATTEMPTS):
             try:
                 return self._answer(user_id, text)
-            except _DrawnMemoryGone:
-                continue
-        try:
-            return self._answer(user_id, text)
-        except _DrawnMemoryGone as e:
-            raise ConcurrencyConflict("memories changed while answering: try again") from e
+            except _DrawnMemoryGone as e:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise ConcurrencyConflict("memories changed while answering: try again") from e
+        raise AssertionError("unreachable")
 
     def _answer(self, user_id: str, text: str) -> TurnResult:
         timings: dict[str, float] = {}
