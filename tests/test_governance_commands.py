@@ -245,13 +245,12 @@ def test_record_of_a_call_that_changed_nothing_skips_the_flush_wait(
 def test_trace_audit_row_commits_without_waiting_for_the_wal_flush(
     agent: Agent, store: Store, db: TestDatabase
 ) -> None:
-    agent.turn("ana", "I live in Berlin.")
-    (episode,) = db.rows("SELECT id FROM episodes WHERE user_id = 'ana'")
+    episode = agent.turn("ana", "I live in Berlin.").episode_id
     gov = Governance(store, agent.settings)
     unflushed = 0
     with store.engine.connect() as probe:
         for _ in range(20):
-            assert gov.trace("ana", episode[0]).ok
+            assert gov.trace("ana", episode).ok
             # Right after a synchronous commit the WAL is flushed up to its end; after an
             # asynchronous one the WAL writer flushes it within wal_writer_delay (200 ms).
             lag = "SELECT pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn()"

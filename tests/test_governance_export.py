@@ -478,9 +478,8 @@ def test_export_memory_postgres_and_python_renderers_give_one_document(
 def test_json_flags_follow_every_write_of_their_column(
     agent: Agent, store: Store, db: TestDatabase
 ) -> None:
-    agent.turn("ana", "I live in Berlin.")
-    (episode,) = db.rows("SELECT id FROM episodes WHERE user_id = 'ana'")
-    flags = f"SELECT meta_is_json, trace_is_json FROM episodes WHERE id = {episode[0]}"
+    episode = agent.turn("ana", "I live in Berlin.").episode_id
+    flags = f"SELECT meta_is_json, trace_is_json FROM episodes WHERE id = {episode}"
     assert db.rows(flags) == [(None, True)]  # no meta: neither JSON nor not
     for meta, trace, expected in (
         ("'{\"a\": [1, 2.5e3]}'", "'\"x\"'", (True, True)),
@@ -488,13 +487,13 @@ def test_json_flags_follow_every_write_of_their_column(
         ("'[' || repeat('[', 100000) || ']'", "'\"\\ud800\"'", (False, True)),
         ("'{\"a\": 1} x'", "''", (False, False)),
     ):
-        db.execute(f"UPDATE episodes SET meta = {meta}, trace = {trace} WHERE id = {episode[0]}")
+        db.execute(f"UPDATE episodes SET meta = {meta}, trace = {trace} WHERE id = {episode}")
         assert db.rows(flags) == [expected], (meta, trace)
     db.execute("UPDATE risk_log SET details = 'not json', scores = '{}'")
     assert db.rows("SELECT DISTINCT scores_is_json, details_is_json FROM risk_log") == [
         (True, False)
     ]
-    assert Governance(store, agent.settings).trace("ana", episode[0]).ok
+    assert Governance(store, agent.settings).trace("ana", episode).ok
     assert db.rows("SELECT args_is_json FROM governance_log") == [(True,)]
     db.execute("UPDATE governance_log SET args = '[1,'")
     assert db.rows("SELECT args_is_json FROM governance_log") == [(False,)]

@@ -92,7 +92,7 @@ def redact_later_episodes(
     the deleted, reverted or ``touched`` beliefs (which lost a value but keep their
     current one); their ids.  A belief's delete has no ``deleted_episode`` and no
     ``deleted_text``."""
-    forms = quote_forms(deleted_text) if deleted_text.strip() else []
+    forms = quote_forms(deleted_text)  # none for a belief's delete
     values = frozenset(removed_values)
     gone, stale = set(deleted_beliefs), set(reverted_beliefs)
     changed: list[int] = []
