@@ -375,6 +375,26 @@ def test_health_review_marks_criteria_met_and_not_met(
     assert len(doc["days"]) == 30 and {g["table"] for g in doc["growth"]} >= {"episodes", "tasks"}
 
 
+def test_health_review_judges_30_day_items_only_in_a_30_day_window(
+    healthy: Store, db: TestDatabase, log_file: Path
+) -> None:
+    for k in range(6):  # six users who never used governance: ana alone is 1 of 7 = 14 %
+        add_turns(healthy, 2, user=f"user{k}")
+    short = json.loads(
+        _cli("health", "--review", "72h", "--json", db=db.url, log_file=log_file).stdout
+    )  # type: ignore[attr-defined]
+    by_id = {c["id"]: c for c in short["criteria"]}
+    assert by_id["user_adoption"]["met"] is True  # ≥ 10 % after 72 hours
+    assert by_id["adoption_30d"]["met"] is None  # 20-40 % is a 30-day expectation
+    assert by_id["adoption_30d"]["note"] == "judged in a review of 30 days or more"
+    assert by_id["adoption_30d"]["value"] == pytest.approx(100 / 7, abs=1e-3)
+    assert short["exit_code"] == 0
+    result = _cli("health", "--review", "30d", "--json", db=db.url, log_file=log_file)
+    by_id = {c["id"]: c for c in json.loads(result.stdout)["criteria"]}  # type: ignore[attr-defined]
+    assert by_id["adoption_30d"]["met"] is False
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+
+
 def test_seed_check_1_sql_agrees_with_health(
     healthy: Store, log_file: Path, db: TestDatabase
 ) -> None:

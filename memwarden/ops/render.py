@@ -74,7 +74,10 @@ def review_view(report: ReviewReport) -> RenderableType:
         }[r.met]
         c = r.criterion
         condition = "check by hand" if c.manual else f"{c.op} {c.value:g}"
-        value = _fmt(r.value) if r.value is not None else escape(r.note or "—")
+        if r.value is None:
+            value = escape(r.note or "—")
+        else:  # a figure that is not judged says why (a 30-day item in a 72-hour review)
+            value = _fmt(r.value) + (f" ({escape(r.note)})" if r.note else "")
         criteria.add_row(escape(c.title), value, condition, met)
     growth = rows_table(
         "Database growth",

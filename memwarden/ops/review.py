@@ -205,7 +205,7 @@ def collect_review(
     }
     for row in growth:
         figures[f"growth_per_episode.{row['table']}"] = row["per_episode"]
-    criteria = [_judge(c, figures, log is None) for c in thresholds.criteria]
+    criteria = [_judge(c, figures, log is None, window) for c in thresholds.criteria]
     criteria += [
         _judge(
             Criterion(
@@ -217,6 +217,7 @@ def collect_review(
             ),
             figures,
             log is None,
+            window,
         )
         for row in growth
         if row["max_per_episode"] is not None
@@ -237,9 +238,15 @@ def collect_review(
 _LOG_FIGURES = ("exceptions_per_10k_episodes", "json_warnings_per_100k_episodes")
 
 
-def _judge(criterion: Criterion, figures: dict[str, float | None], no_log: bool) -> CriterionResult:
+def _judge(
+    criterion: Criterion, figures: dict[str, float | None], no_log: bool, window: timedelta
+) -> CriterionResult:
     if criterion.manual:
         return CriterionResult(criterion, None, None, criterion.manual)
+    if window < timedelta(days=criterion.min_days):
+        # A 30-day expectation (adoption of 20-40 %) is no failure after 72 hours.
+        why = f"judged in a review of {criterion.min_days:g} days or more"
+        return CriterionResult(criterion, figures.get(criterion.figure), None, why)
     if criterion.figure not in figures:
         return CriterionResult(criterion, None, None, f"unknown figure {criterion.figure!r}")
     value = figures[criterion.figure]

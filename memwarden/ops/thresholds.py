@@ -111,6 +111,8 @@ class Criterion:
     op: str = ">="
     value: float = 0.0
     manual: str = ""
+    # Judged only in a review window at least this many days long (the 30-day items).
+    min_days: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ def _build(data: Mapping[str, Any], source: str) -> Thresholds:
             op=_op(c.get("op", ">=")),
             value=float(c.get("value", 0.0)),
             manual=str(c.get("manual", "")),
+            min_days=float(c.get("min_days", 0.0)),
         )
         for c in review.get("criteria", [])
     )
