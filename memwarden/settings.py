@@ -21,6 +21,9 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("memwarden")) / "memwarden.db"
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class Settings(BaseSettings):
     """Configuration of a memwarden deployment.
 
@@ -137,7 +140,38 @@ class Settings(BaseSettings):
     @field_validator("log_level")
     @classmethod
     def _upper(cls, value: str) -> str:
-        return value.upper()
+        level = value.strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"not a log level: {value!r} (one of {', '.join(_LOG_LEVELS)})")
+        return level
+
+    @field_validator("db")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        """A URL must parse and name a database: else libpq's defaults would choose one."""
+        raw = value.strip()
+        if "://" not in raw:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(raw)
+            url.port  # noqa: B018 - parsed lazily: a bad port raises here
+        except (ArgumentError, ValueError) as e:
+            raise ValueError(f"not a database URL: {e}") from None
+        if url.get_backend_name() == "postgresql" and not url.database:
+            raise ValueError("the PostgreSQL URL names no database (…/DBNAME)")
+        return value
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file the settings name, or None for another database."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url())
+        if url.get_backend_name() != "sqlite":
+            return None
+        return Path(url.database or "").expanduser()
 
     def database_url(self) -> str:
         """The SQLAlchemy URL of the configured database."""

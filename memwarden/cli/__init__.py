@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import gc
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -36,21 +37,21 @@ app = typer.Typer(
 def _root(
     ctx: typer.Context,
     db: str = typer.Option(
-        None, "--db", help="SQLite path or database URL [env: MEMWARDEN_DB]", show_default=False
+        None, "--db", help="SQLite path or database URL (env: MEMWARDEN_DB)", show_default=False
     ),
     llm: str = typer.Option(
-        None, "--llm", help="builtin or openai [env: MEMWARDEN_LLM]", show_default=False
+        None, "--llm", help="builtin or openai (env: MEMWARDEN_LLM)", show_default=False
     ),
     log_file: Path = typer.Option(
         None,
         "--log-file",
-        help="Also log to this file, rotated [env: MEMWARDEN_LOG_FILE]",
+        help="Also log to this file, rotated (env: MEMWARDEN_LOG_FILE)",
         show_default=False,
     ),
     log_level: str = typer.Option(
         None,
         "--log-level",
-        help="DEBUG, INFO, WARNING... [env: MEMWARDEN_LOG_LEVEL]",
+        help="DEBUG, INFO, WARNING... (env: MEMWARDEN_LOG_LEVEL)",
         show_default=False,
     ),
 ) -> None:
@@ -79,4 +80,27 @@ def main() -> None:
     # `memwarden health`): the operating system frees the memory at once anyway.
     # Freezing skips only the collection: streams and log handlers still flush and close.
     atexit.register(gc.freeze)
-    app()
+    try:
+        app()
+    except Exception as e:  # the outermost edge: an error no command translated (a bug)
+        _unexpected(e)
+
+
+def _unexpected(error: Exception) -> NoReturn:
+    """One line on stderr and exit 1; the traceback only with MEMWARDEN_DEBUG=1."""
+    import os
+    import traceback
+
+    from .context import err_console
+
+    if os.environ.get("MEMWARDEN_DEBUG", "").strip() not in ("", "0"):
+        traceback.print_exception(error)
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    err_console.print(
+        f"error: unexpected {type(error).__name__}"
+        + (f": {first}" if first else "")
+        + " (MEMWARDEN_DEBUG=1 shows the traceback)",
+        highlight=False,
+        markup=False,
+    )
+    raise SystemExit(1)

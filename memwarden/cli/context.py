@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import ConfigError, InputError, MemwardenError, SchemaError
 
@@ -49,7 +50,8 @@ class State:
             except ValidationError as e:
                 first = e.errors()[0]
                 where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-                raise ConfigError(f"invalid setting {where}: {first.get('msg')}") from e
+                msg = str(first.get("msg", "")).removeprefix("Value error, ")
+                raise ConfigError(f"invalid setting {where}: {msg}") from e
             configure_logging(self._settings)
         return self._settings
 
@@ -75,7 +77,8 @@ def edge() -> Iterator[None]:
         yield
     except MemwardenError as e:
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+        # The message may quote what the user typed: brackets in it are text, not markup.
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         raise typer.Exit(exit_code(e)) from None
 
 

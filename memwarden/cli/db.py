@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from .context import edge, err_console, out_console, print_json, state
 
@@ -52,7 +53,7 @@ def current(
     from ..store.migrate import head_revision
 
     with edge():
-        store = Store.open(state(ctx).settings(), migrate=False)
+        store = Store.open(state(ctx).settings(), migrate=False, create=False)
         try:
             revision = store.revision()
         finally:
@@ -77,7 +78,7 @@ def optimize(ctx: typer.Context) -> None:
     from ..store import Store
 
     with edge():
-        store = Store.open(state(ctx).settings())
+        store = Store.open(state(ctx).settings(), create=False)
         try:
             store.optimize()
         finally:
@@ -132,20 +133,20 @@ def copy(
         for table in report.tables:
             mark = "[green]✓[/]" if table.ok else "[bold red]✗[/]"
             out_console.print(
-                f"{mark} {table.name}: {table.source_rows} rows, {table.copied} copied now, "
+                f"{mark} {escape(table.name)}: {table.source_rows} rows, {table.copied} copied now, "
                 f"sha256 {table.source_sha256[:12]}",
                 highlight=False,
             )
         seconds = report.copy_seconds + report.verify_seconds
         out_console.print(
-            f"{report.copied} of {report.rows} rows copied to {report.target} "
+            f"{report.copied} of {report.rows} rows copied to {escape(str(report.target))} "
             f"({report.copy_seconds:.1f}s copy, {report.verify_seconds:.1f}s verify, "
             f"{seconds:.1f}s)",
             highlight=False,
         )
     if not report.ok:
         err_console.print(
-            f"[bold red]error:[/] verification failed: {'; '.join(report.differences())}",
+            f"[bold red]error:[/] verification failed: {escape('; '.join(report.differences()))}",
             highlight=False,
         )
         raise typer.Exit(1)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 __all__ = ["eval_app"]
 
@@ -107,7 +108,7 @@ def gate_command(
             matrix.add_row(expected, *(str(report.confusion[expected][a]) for a in actions))
         console.print(matrix)
         for failure in report.failures:
-            console.print(f"[red]FAIL[/red] {failure}")
+            console.print(f"[red]FAIL[/red] {escape(failure)}")
         if report.passed:
             console.print("[green]PASS[/green]")
     if not report.passed:

@@ -28,7 +28,7 @@ AS_JSON = typer.Option(False, "--json", help="Print one JSON object.")
 def _governance(ctx: typer.Context) -> Governance:
     from ..governance import Governance
 
-    return Governance.open(state(ctx).settings())
+    return Governance.open(state(ctx).settings(), create=False)
 
 
 def _finish(result: GovernanceResult[Any], as_json: bool) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from .context import edge, err_console, out_console, print_json, state
 
@@ -27,7 +28,7 @@ THRESHOLDS = typer.Option(
     None,
     "--thresholds",
     envvar="MEMWARDEN_THRESHOLDS",
-    help="TOML file merged over the shipped thresholds [env: MEMWARDEN_THRESHOLDS]",
+    help="TOML file merged over the shipped thresholds (env: MEMWARDEN_THRESHOLDS)",
     show_default=False,
 )
 
@@ -74,7 +75,7 @@ def health(
     """
     from ..errors import InputError
     from ..ops.database import open_existing
-    from ..ops.thresholds import load_thresholds, parse_duration
+    from ..ops.thresholds import load_thresholds, parse_window
 
     with edge():
         if as_json and prometheus:
@@ -93,11 +94,11 @@ def health(
             if review:
                 from ..ops.review import collect_review
 
-                report = collect_review(store, limits, parse_duration(review), settings.log_file)
+                report = collect_review(store, limits, parse_window(review), settings.log_file)
             else:
                 from ..ops.health import collect_health
 
-                hreport = collect_health(store, limits, parse_duration(window), settings.log_file)
+                hreport = collect_health(store, limits, parse_window(window), settings.log_file)
         finally:
             store.close()
     if review:
@@ -146,7 +147,7 @@ def logs_summary(
     from ..errors import ConfigError
     from ..ops.logsummary import summarize_log
     from ..ops.render import log_view
-    from ..ops.thresholds import load_thresholds, parse_duration
+    from ..ops.thresholds import load_thresholds, parse_window
 
     with edge():
         settings = state(ctx).settings()
@@ -154,7 +155,7 @@ def logs_summary(
         if path is None:
             raise ConfigError("no log file: pass --file, --log-file or set MEMWARDEN_LOG_FILE")
         limits = load_thresholds(thresholds)
-        summary = summarize_log(path, parse_duration(window))
+        summary = summarize_log(path, parse_window(window))
     if as_json:
         print_json(summary.to_dict())
     else:
@@ -213,7 +214,8 @@ def validate(ctx: typer.Context, as_json: bool = JSON) -> None:
         for item in report.items:
             mark = "[green]✓[/]" if item.ok else "[bold red]✗[/]"
             out_console.print(
-                f"{mark} {item.name}" + (f" [dim]({item.detail})[/]" if item.detail else "")
+                f"{mark} {escape(item.name)}"
+                + (f" [dim]({escape(item.detail)})[/]" if item.detail else "")
             )
         out_console.print(
             "[green]✓ schema valid[/]" if report.ok else "[bold red]✗ schema NOT valid[/]"
@@ -238,7 +240,8 @@ def selftest(ctx: typer.Context, scratch_db: str = SCRATCH_DB, as_json: bool = J
         if not as_json:
             mark = "[green]✓[/]" if step.ok else "[bold red]✗[/]"
             out_console.print(
-                f"{mark} {step.name} [dim]— {step.detail} ({step.ms:.0f} ms)[/]", highlight=False
+                f"{mark} {escape(step.name)} [dim]— {escape(step.detail)} ({step.ms:.0f} ms)[/]",
+                highlight=False,
             )
 
     with edge():
@@ -284,7 +287,7 @@ def smoke(
         for call in report.calls:
             mark = "[green]✓[/]" if call.ok else "[bold red]✗[/]"
             out_console.print(
-                f"{mark} {call.command} {call.latency_ms:.0f} ms [dim]({call.detail})[/]"
+                f"{mark} {escape(call.command)} {call.latency_ms:.0f} ms [dim]({escape(call.detail)})[/]"
             )
         out_console.print(f"[dim]audit rows written: {report.audit_rows}[/]")
         out_console.print(
@@ -326,7 +329,7 @@ def backup(
     else:
         s = result.snapshot
         out_console.print(
-            f"[green]✓[/] {s.path}: {s.bytes:,} bytes, {s.episodes:,} episodes, migration {s.revision}, "
+            f"[green]✓[/] {escape(str(s.path))}: {s.bytes:,} bytes, {s.episodes:,} episodes, migration {s.revision}, "
             f"{result.seconds:.1f}s\n  sha256 {s.sha256} → {result.checksum_file}",
             highlight=False,
         )
@@ -361,14 +364,14 @@ def restore(
         print_json(result.to_dict())
         return
     out_console.print(
-        f"[green]✓[/] restored {result.database} from {result.snapshot.path} "
+        f"[green]✓[/] restored {escape(str(result.database))} from {escape(str(result.snapshot.path))} "
         f"({result.snapshot.episodes:,} episodes, migration {result.snapshot.revision})",
         highlight=False,
     )
     if result.previous:
-        out_console.print(f"  previous database kept as {result.previous}", highlight=False)
+        out_console.print(escape(f"  previous database kept as {result.previous}"), highlight=False)
     for note in [*(f"forced past: {h}" for h in result.holders), *result.notes]:
-        err_console.print(f"  [yellow]{note}[/]", highlight=False)
+        err_console.print(f"  [yellow]{escape(note)}[/]", highlight=False)
 
 
 def soak(
@@ -379,7 +382,7 @@ def soak(
         None,
         "--users",
         min=1,
-        help="Simulated users [default: one per session, ≤ 20]",
+        help="Simulated users (default: one per session, ≤ 20)",
         show_default=False,
     ),
     duration: float = typer.Option(
@@ -419,12 +422,13 @@ def soak(
         out_console.print("[bold]Staging Soak Test Results[/]")
         for ok, label, value in report.lines():
             out_console.print(
-                f"{'[green]✓[/]' if ok else '[bold red]✗[/]'} {label}: {value}", highlight=False
+                f"{'[green]✓[/]' if ok else '[bold red]✗[/]'} {escape(f'{label}: {value}')}",
+                highlight=False,
             )
         rate = report.turns / report.seconds if report.seconds else 0.0
         out_console.print(f"[dim]{report.seconds:.1f}s, {rate:.0f} turns/s[/]")
         for problem in report.failures():
-            out_console.print(f"[bold red]FAILED:[/] {problem}", highlight=False)
+            out_console.print(f"[bold red]FAILED:[/] {escape(problem)}", highlight=False)
     raise typer.Exit(0 if report.ok else 1)
 
 

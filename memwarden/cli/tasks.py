@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from .context import edge, out_console, print_json, state
 
@@ -19,11 +20,12 @@ USER = typer.Option(..., "--user", "-u", help="Whose tasks.", show_default=False
 JSON = typer.Option(False, "--json", help="Print one JSON document.")
 
 
-def _book(ctx: typer.Context) -> TaskBook:
+def _book(ctx: typer.Context, *, create: bool = False) -> TaskBook:
+    """The tasks of the configured database; only ``tasks add`` may create it."""
     from ..memory.taskbook import TaskBook
     from ..store import Store
 
-    return TaskBook(Store.open(state(ctx).settings()))
+    return TaskBook(Store.open(state(ctx).settings(), create=create))
 
 
 def _print(found: list[Task], as_json: bool) -> None:
@@ -34,7 +36,9 @@ def _print(found: list[Task], as_json: bool) -> None:
 
     table = Table("id", "status", "title", "created")
     for t in found:
-        table.add_row(str(t.id), t.status, t.title, f"{t.created_at:%Y-%m-%d %H:%M}")
+        table.add_row(
+            str(t.id), escape(t.status), escape(t.title), f"{t.created_at:%Y-%m-%d %H:%M}"
+        )
     out_console.print(table)
 
 
@@ -62,7 +66,10 @@ def list_(
 
 @tasks_app.command("add")
 def add(
-    ctx: typer.Context, title: str = typer.Argument(...), user: str = USER, as_json: bool = JSON
+    ctx: typer.Context,
+    title: str = typer.Argument(..., help='What to do, e.g. "Buy milk".'),
+    user: str = USER,
+    as_json: bool = JSON,
 ) -> None:
     """Add a task.
 
@@ -71,7 +78,7 @@ def add(
         memwarden tasks add --user ana "Renew passport"
     """
     with edge():
-        book = _book(ctx)
+        book = _book(ctx, create=True)
         try:
             task = book.add(user, title)
         finally:
@@ -81,7 +88,10 @@ def add(
 
 @tasks_app.command("done")
 def done(
-    ctx: typer.Context, task_id: int = typer.Argument(...), user: str = USER, as_json: bool = JSON
+    ctx: typer.Context,
+    task_id: int = typer.Argument(..., help="The task's id (tasks list shows it)."),
+    user: str = USER,
+    as_json: bool = JSON,
 ) -> None:
     """Mark a task done.
 
@@ -100,7 +110,10 @@ def done(
 
 @tasks_app.command("cancel")
 def cancel(
-    ctx: typer.Context, task_id: int = typer.Argument(...), user: str = USER, as_json: bool = JSON
+    ctx: typer.Context,
+    task_id: int = typer.Argument(..., help="The task's id (tasks list shows it)."),
+    user: str = USER,
+    as_json: bool = JSON,
 ) -> None:
     """Cancel a task.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 
 from .context import edge, out_console, print_json, state
 
@@ -26,11 +27,12 @@ AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 LABEL = typer.Option(None, "--label", help="A note to tell keys apart (e.g. laptop).")
 
 
-def _ring(ctx: typer.Context) -> tuple[Store, KeyRing]:
+def _ring(ctx: typer.Context, *, create: bool = False) -> tuple[Store, KeyRing]:
+    """The key ring of the configured database; only ``users add`` may create it."""
     from ..server.keys import KeyRing
     from ..store import Store
 
-    store = Store.open(state(ctx).settings())
+    store = Store.open(state(ctx).settings(), create=create)
     return store, KeyRing(store)
 
 
@@ -41,7 +43,7 @@ def _auth(message: str, *args: object) -> None:
 
 
 def _print_key(intro: str, key: str) -> None:
-    out_console.print(intro, highlight=False)
+    out_console.print(escape(intro), highlight=False)
     out_console.print("Store it now: it is not shown again. Your key:", highlight=False)
     print(key, flush=True)
 
@@ -61,7 +63,7 @@ def add(
         memwarden users add ops --admin
     """
     with edge():
-        store, ring = _ring(ctx)
+        store, ring = _ring(ctx, create=True)
         try:
             user, key = ring.add_user(name, admin=admin, label=label)
         finally:
@@ -103,7 +105,7 @@ def list_users(ctx: typer.Context, as_json: bool = AS_JSON) -> None:
     for u in users:
         active = [k.key_id for k in keys if k.user_id == u.user_id and k.active]
         out_console.print(
-            f"{u.user_id}\t{'admin' if u.admin else 'user'}\tkeys: {', '.join(active) or '-'}"
+            f"{escape(u.user_id)}\t{'admin' if u.admin else 'user'}\tkeys: {', '.join(active) or '-'}"
             f"\t({u.revoked_keys} revoked)",
             highlight=False,
         )
@@ -155,7 +157,8 @@ def list_keys(
     for k in keys:
         state_text = "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}"
         out_console.print(
-            f"{k.key_id}\t{k.user_id}\t{state_text}\t{k.label or ''}", highlight=False
+            f"{k.key_id}\t{escape(k.user_id)}\t{state_text}\t{escape(k.label or '')}",
+            highlight=False,
         )
 
 
@@ -185,7 +188,7 @@ def revoke(
             store.close()
     for k in revoked:
         _auth("key %s of user %s revoked", k.key_id, k.user_id)
-        out_console.print(f"Revoked key {k.key_id} of {k.user_id!r}.", highlight=False)
+        out_console.print(escape(f"Revoked key {k.key_id} of {k.user_id!r}."), highlight=False)
     if not revoked:
         out_console.print("No active keys to revoke.")
 

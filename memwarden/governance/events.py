@@ -40,7 +40,7 @@ def list_task_events(
         f"FROM task_events AS ev JOIN tasks AS t ON t.id = ev.task_id WHERE {where} "
         "ORDER BY ev.id DESC"
     )
-    if limit is not None:
+    if limit is not None and limit < total:  # (a limit past the total needs no LIMIT)
         sql += " LIMIT :n"
         params["n"] = limit
     events = [

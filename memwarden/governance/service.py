@@ -133,9 +133,10 @@ class Governance:
         self._owns_store = False
 
     @classmethod
-    def open(cls, settings: Settings, **kwargs: Any) -> Governance:
-        """Open the configured store (migrated to head); :meth:`close` releases it."""
-        gov = cls(Store.open(settings), settings, **kwargs)
+    def open(cls, settings: Settings, *, create: bool = True, **kwargs: Any) -> Governance:
+        """Open the configured store (migrated to head; ``create=False``: it must
+        exist, see :meth:`Store.open`); :meth:`close` releases it."""
+        gov = cls(Store.open(settings, create=create), settings, **kwargs)
         gov._owns_store = True
         return gov
 

@@ -180,7 +180,10 @@ def create_task(
 
 
 def get_task(conn: Connection, user_id: str, task_id: int) -> Task | None:
-    """The user's task, or None (another user's id is None too)."""
+    """The user's task, or None (another user's id is None too, and so is an id no
+    database integer can hold)."""
+    if not 0 < task_id <= _MAX_ROW_ID:
+        return None
     row = conn.execute(
         select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
     ).first()
@@ -197,6 +200,7 @@ def list_tasks(conn: Connection, user_id: str, status: str | None = None) -> lis
 
 
 # Built once: every turn lists the user's open tasks.
+_MAX_ROW_ID = 2**63 - 1  # the largest id SQLite and PostgreSQL's BIGINT hold
 _ALL = select(tasks).where(tasks.c.user_id == bindparam("user_id")).order_by(tasks.c.id)
 _OF_STATUS = _ALL.where(tasks.c.status == bindparam("status"))
 
@@ -234,6 +238,10 @@ def list_events(
 ) -> list[TaskEvent]:
     """The user's task events (or one task's), newest first."""
     query = select(task_events).where(task_events.c.user_id == user_id)
+    if task_id is not None and not 0 < task_id <= _MAX_ROW_ID:
+        return []
+    if limit is not None and limit > _MAX_ROW_ID:
+        limit = None  # more than any table holds: all of them
     if task_id is not None:
         query = query.where(task_events.c.task_id == task_id)
     query = query.order_by(task_events.c.id.desc())

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import literal, select
-from sqlalchemy.engine import make_url
 
-from ..errors import InputError, StoreUnavailable
+from ..errors import InputError
 from ..settings import Settings
 from ..store import Store
 from ..store.schema import metadata
@@ -17,10 +16,7 @@ __all__ = ["open_existing", "require_empty", "scratch_database", "sqlite_file"]
 
 def sqlite_file(settings: Settings) -> Path | None:
     """The SQLite file the settings name, or None for another dialect."""
-    url = make_url(settings.database_url())
-    if url.get_backend_name() != "sqlite":
-        return None
-    return Path(url.database or "").expanduser()
+    return settings.sqlite_path()
 
 
 def open_existing(settings: Settings, *, require_head: bool = True) -> Store:
@@ -29,10 +25,7 @@ def open_existing(settings: Settings, *, require_head: bool = True) -> Store:
     Operations look at a database as it is: opening a mistyped path must not create an
     empty one, and a check must see a database that is behind, not upgrade it.
     """
-    path = sqlite_file(settings)
-    if path is not None and not path.is_file():
-        raise StoreUnavailable(f"no database at {path}")
-    store = Store.open(settings, migrate=False)
+    store = Store.open(settings, migrate=False, create=False)
     if require_head:
         try:
             store.require_head()

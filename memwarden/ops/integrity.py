@@ -32,6 +32,7 @@ from sqlalchemy import Connection, inspect, text
 from ..errors import StoreError
 from ..store import Store
 from ..store.migrate import head_revision
+from ..store.revisions import newer_than_code
 from .figures import fast_reads
 from .orphans import BELIEFS_WITHOUT_SOURCE, ORPHANS, RowCheck
 
@@ -123,7 +124,9 @@ def _detect(store: Store) -> CheckReport:
                 f"database is at migration {revision or 'none'}, the code expects {head}",
                 1,
                 [{"current": revision, "head": head}],
-                "take a backup, then `memwarden db upgrade`",
+                "upgrade memwarden: a newer version wrote this database"
+                if newer_than_code(revision) is not None
+                else "take a backup, then `memwarden db upgrade`",
                 False,
             )
         )

@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import ConfigError, InputError
 
 __all__ = [
+    "MAX_WINDOW",
     "Criterion",
     "Level",
     "MetricSpec",
@@ -29,6 +30,7 @@ __all__ = [
     "compare",
     "load_thresholds",
     "parse_duration",
+    "parse_window",
 ]
 
 
@@ -251,3 +253,18 @@ def parse_duration(text: str) -> timedelta:
     if seconds <= 0:
         raise InputError(f"a duration must be positive: {text!r}")
     return timedelta(seconds=seconds)
+
+
+MAX_WINDOW = timedelta(days=366)
+
+
+def parse_window(text: str) -> timedelta:
+    """A window to look back over (health, review, log summary): a duration of at most
+    a year (a longer one would reach before any deployment, or past the calendar)."""
+    try:
+        window = parse_duration(text)
+    except OverflowError:
+        window = MAX_WINDOW + MAX_WINDOW
+    if window > MAX_WINDOW:
+        raise InputError(f"a window is at most {MAX_WINDOW.days} days: {text!r}")
+    return window

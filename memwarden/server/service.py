@@ -16,7 +16,6 @@ import re
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, cast
 
@@ -24,13 +23,13 @@ from sqlalchemy import Connection
 
 from ..agent import Agent
 from ..clock import utcnow
-from ..errors import InputError, StoreError
+from ..errors import StoreError
 from ..governance import ExportSummary, GovernanceResult
 from ..memory.browse import MemoryBrowser
 from ..ops.backup import BackupResult, backup
 from ..ops.database import sqlite_file
 from ..ops.health import HealthReport, collect_health
-from ..ops.thresholds import Thresholds, load_thresholds, parse_duration
+from ..ops.thresholds import Thresholds, load_thresholds, parse_window
 from ..ops.timeseries import TimeSeries, collect_series
 from ..settings import Settings
 from ..store import Store, translate_errors
@@ -39,7 +38,6 @@ from .keys import KeyRing, Principal
 __all__ = ["ExportStream", "Service", "export_filename"]
 
 THRESHOLDS_ENV = "MEMWARDEN_THRESHOLDS"
-MAX_WINDOW = timedelta(days=366)
 CHUNK_CHARS = 64 * 1024
 QUEUE_CHUNKS = 8
 
@@ -223,11 +221,11 @@ class Service:
     def health(self, window: str) -> HealthReport:
         """The report of ``memwarden health --json`` over ``window`` (e.g. ``6h``)."""
         return collect_health(
-            self.store, self.thresholds(), _window(window), self.settings.log_file
+            self.store, self.thresholds(), parse_window(window), self.settings.log_file
         )
 
     def series(self, window: str, buckets: int) -> TimeSeries:
-        return collect_series(self.store, self.thresholds(), _window(window), buckets=buckets)
+        return collect_series(self.store, self.thresholds(), parse_window(window), buckets=buckets)
 
     def backup_dir(self) -> Path:
         if self.settings.backup_dir is not None:
@@ -249,17 +247,6 @@ class Service:
         self.store.ping()
         self.store.require_head()
         return self.store.revision()
-
-
-def _window(text: str) -> timedelta:
-    """A health window: a duration of at most a year."""
-    try:
-        window = parse_duration(text)
-    except OverflowError:
-        window = MAX_WINDOW + MAX_WINDOW
-    if window > MAX_WINDOW:
-        raise InputError(f"a window is at most {MAX_WINDOW.days} days")
-    return window
 
 
 def export_filename(user_id: str) -> str:

@@ -28,6 +28,7 @@ from ..errors import (
 from ..settings import Settings
 from .engine import LOCK_SPACE, make_engine, transaction
 from .migrate import current_revision, head_revision, upgrade
+from .revisions import newer_than_code
 from .search import PostgresSearch, SearchBackend, SqliteSearch
 
 __all__ = [
@@ -100,8 +101,16 @@ class Store:
         self.search = search
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True) -> Store:
-        """Open the configured database; with ``migrate`` bring it to head first."""
+    def open(cls, settings: Settings, *, migrate: bool = True, create: bool = True) -> Store:
+        """Open the configured database; with ``migrate`` bring it to head first.
+
+        ``create=False``: a SQLite file that is not there is a :class:`StoreUnavailable`
+        (commands that only read or change existing memory must not answer from an
+        empty database made at a mistyped path)."""
+        if not create:
+            path = settings.sqlite_path()
+            if path is not None and not path.is_file():
+                raise StoreUnavailable(f"no database at {path}")
         engine = make_engine(settings)
         store = cls(engine, _search_for(engine))
         if migrate:
@@ -148,6 +157,9 @@ class Store:
     def require_head(self) -> None:
         """Raise :class:`SchemaError` unless migrations are at head."""
         current, head = self.revision(), head_revision()
+        newer = newer_than_code(current)
+        if newer is not None:
+            raise newer
         if current != head:
             raise SchemaError(
                 f"database is at migration {current or 'none'}, code expects {head}: "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, text
 
 from .engine import LOCK_SPACE, transaction
-from .revisions import current_revision, head_revision
+from .revisions import current_revision, head_revision, newer_than_code
 
 if TYPE_CHECKING:  # Alembic is imported when migrating, not to read revisions
     from alembic.config import Config
@@ -44,6 +44,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     with engine.connect() as conn, transaction(conn, write=True):
         _lock_migrations(conn)
+        newer = newer_than_code(current_revision(conn))
+        if newer is not None:  # Alembic would only say it cannot locate the revision
+            raise newer
         config = alembic_config(engine)
         config.attributes["connection"] = conn  # env.py migrates in this transaction
         command.upgrade(config, revision)

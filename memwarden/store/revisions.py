@@ -17,14 +17,14 @@ from sqlalchemy import Connection, inspect, text
 
 from ..errors import SchemaError
 
-__all__ = ["VERSIONS", "current_revision", "head_revision"]
+__all__ = ["VERSIONS", "current_revision", "head_revision", "newer_than_code", "shipped_revisions"]
 
 VERSIONS = Path(__file__).with_name("migrations") / "versions"
 _NAMES = ("revision", "down_revision")
 
 
-def head_revision(versions: Path = VERSIONS) -> str:
-    """The newest migration this code ships: the one that no other migration revises."""
+def shipped_revisions(versions: Path = VERSIONS) -> tuple[set[str], set[str]]:
+    """(every migration this code ships, those that another one revises)."""
     shipped: set[str] = set()
     revised: set[str] = set()
     for path in versions.glob("*.py"):
@@ -37,6 +37,23 @@ def head_revision(versions: Path = VERSIONS) -> str:
             revised.add(down)
         elif isinstance(down, tuple):
             revised.update(str(d) for d in down)
+    return shipped, revised
+
+
+def newer_than_code(current: str | None) -> SchemaError | None:
+    """The error for a database at a migration this code does not ship (a newer
+    memwarden wrote it), or None."""
+    if current is None or current in shipped_revisions()[0]:
+        return None
+    return SchemaError(
+        f"the database is at migration {current}, which this memwarden does not know "
+        f"(its newest is {head_revision()}): a newer memwarden wrote it; upgrade memwarden"
+    )
+
+
+def head_revision(versions: Path = VERSIONS) -> str:
+    """The newest migration this code ships: the one that no other migration revises."""
+    shipped, revised = shipped_revisions(versions)
     heads = sorted(shipped - revised)
     if len(heads) != 1:
         raise SchemaError(f"the migrations have {len(heads)} heads, not one: {heads}")

@@ -1,0 +1,124 @@
+"""Bad input at the command line: one line on stderr, a non-zero exit, nothing written."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .cli import run_cli
+
+
+def _run(
+    *args: str, db: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, env={"MEMWARDEN_DB": str(db), **(env or {})}, timeout=60)
+
+
+def _one_line(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_tasks_add_title_with_brackets_prints_as_typed(db_path: Path) -> None:
+    added = _run("tasks", "add", "--user", "ana", "[/x] buy [bold]milk", db=db_path)
+    assert added.returncode == 0, added.stderr
+    listed = _run("tasks", "list", "--user", "ana", db=db_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "[/x] buy [bold]milk" in listed.stdout
+
+
+def test_users_add_name_with_brackets_shows_its_key(db_path: Path) -> None:
+    added = _run("users", "add", "bad[/x]name", db=db_path)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().splitlines()[-1].startswith("mwk_")
+    listed = _run("users", "list", db=db_path)
+    assert listed.returncode == 0 and "bad[/x]name" in listed.stdout, listed.stderr
+
+
+def test_error_message_with_brackets_is_one_line(db_path: Path) -> None:
+    assert _run("turn", "--user", "ana", "hello", db=db_path).returncode == 0
+    proc = _run("tasks", "done", "--user", "ana", "[/x]", db=db_path)  # not an int: Click's usage
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    missing = db_path.parent / "nope[b]x[/b].db"
+    proc = _run("check", db=missing)
+    assert proc.returncode == 1
+    assert _one_line(proc) == f"error: no database at {missing}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "--user", "ana"],
+        ["trace", "--user", "ana", "1"],
+        ["task-events", "--user", "ana"],
+        ["tasks", "list", "--user", "ana"],
+        ["users", "list"],
+        ["db", "current"],
+        ["db", "optimize"],
+    ],
+)
+def test_read_command_on_missing_database_creates_nothing(
+    command: list[str], tmp_path: Path
+) -> None:
+    typo = tmp_path / "no-such-folder" / "typo.db"
+    proc = _run(*command, db=typo)
+    assert proc.returncode == 1
+    assert _one_line(proc) == f"error: no database at {typo}"
+    assert not typo.parent.exists()
+
+
+def test_database_from_a_newer_memwarden_is_refused(db_path: Path) -> None:
+    assert _run("turn", "--user", "ana", "hello", db=db_path).returncode == 0
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    for command in (
+        ["turn", "--user", "ana", "hi"],
+        ["db", "upgrade"],
+        ["tasks", "list", "-u", "ana"],
+    ):
+        proc = _run(*command, db=db_path)
+        assert proc.returncode == 2, proc.stderr
+        assert "database is at migration 0099, which this memwarden does not know" in _one_line(
+            proc
+        )
+    with sqlite3.connect(db_path) as conn:  # nothing was migrated or written
+        assert conn.execute("SELECT count(*) FROM episodes").fetchone() == (1,)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0099",)
+
+
+@pytest.mark.parametrize(
+    ("db", "env", "expected"),
+    [
+        ("://", {}, "error: invalid setting db: not a database URL"),
+        ("postgresql+psycopg://h:notaport/x", {}, "error: invalid setting db: not a database URL"),
+        ("postgresql+psycopg://", {}, "error: invalid setting db: the PostgreSQL URL names no"),
+        ("", {"MEMWARDEN_LOG_LEVEL": "nonsense"}, "error: invalid setting log_level: not a log"),
+    ],
+)
+def test_bad_setting_is_one_line_config_error(
+    db: str, env: dict[str, str], expected: str, db_path: Path
+) -> None:
+    proc = run_cli("turn", "-u", "ana", "hi", env={"MEMWARDEN_DB": db or str(db_path), **env})
+    assert proc.returncode == 2
+    assert _one_line(proc).startswith(expected)
+    assert not db_path.exists()
+
+
+def test_huge_numbers_are_answered_not_crashed(db_path: Path) -> None:
+    assert _run("turn", "--user", "ana", "remind me to buy milk", db=db_path).returncode == 0
+    huge = "99999999999999999999"
+    for verb in ("done", "cancel"):
+        proc = _run("tasks", verb, "--user", "ana", huge, db=db_path)
+        assert proc.returncode == 2 and _one_line(proc) == f"error: no task {huge}"
+    events = _run("task-events", "--user", "ana", "--limit", huge, "--json", db=db_path)
+    assert events.returncode == 0, events.stderr
+    assert [e["event"] for e in json.loads(events.stdout)["events"]] == ["created"]
+    for command in (["health", "--window", f"{huge}h"], ["health", "--review", "999999999d"]):
+        proc = _run(*command, db=db_path)
+        assert proc.returncode == 2
+        assert _one_line(proc).startswith("error: a window is at most 366 days")
