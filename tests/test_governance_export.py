@@ -160,6 +160,17 @@ def test_export_memory_unwritable_path_is_one_line_error(agent: Agent, tmp_path:
     assert "cannot write the export" in result.reply and "\n" not in result.reply
 
 
+def test_export_memory_to_a_device_or_pipe_is_refused(agent: Agent, tmp_path: Path) -> None:
+    agent.turn("ana", "I live in Porto.")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    result = agent.governance.export_memory("ana", out=pipe)
+    assert not result.ok and result.error_kind == "usage"
+    assert result.reply == f"cannot write the export to {pipe}: it exists and is not a regular file"
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)  # still the pipe, not replaced by a file
+    assert not list(tmp_path.glob(".pipe*"))  # no temp file left beside it
+
+
 @pytest.mark.parametrize("words", [["now"], ["a", "b"]])
 def test_export_memory_extra_words_are_usage_errors(
     agent: Agent, db: TestDatabase, words: list[str]

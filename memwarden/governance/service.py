@@ -13,6 +13,7 @@ audit row of a call that changed nothing commits without waiting for the WAL flu
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -482,8 +483,13 @@ def _export_name(user_id: str, stamp: str) -> str:
 
 @contextmanager
 def _atomic_file(path: Path) -> Iterator[IO[str]]:
-    """A new file readable by its owner only, renamed into place only when complete."""
+    """A new file readable by its owner only, renamed into place only when complete.
+
+    What already stands at ``path`` must be a file: the rename would replace a device,
+    a pipe or a folder's entry (as root, ``-o /dev/full`` replaced the device node)."""
     path = path.expanduser()
+    if path.exists() and not path.is_file():
+        raise OSError(errno.EEXIST, "it exists and is not a regular file")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
