@@ -184,7 +184,10 @@ def test_copy_names_the_table_that_differs(source: Path, target: str) -> None:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "UPDATE semantic_beliefs SET value = 'Atlantis' WHERE id = (SELECT min(id) FROM semantic_beliefs)"
+                # a row between the first and the last: the check before copying looks
+                # at those two only, the verification after it at every row
+                "UPDATE semantic_beliefs SET value = 'Atlantis' "
+                "WHERE id = (SELECT id FROM semantic_beliefs ORDER BY id LIMIT 1 OFFSET 1)"
             )
         )
     engine.dispose()
@@ -197,6 +200,18 @@ def test_copy_names_the_table_that_differs(source: Path, target: str) -> None:
         f"semantic_beliefs: same row count ({beliefs.source_rows}), different contents"
     ]
     assert beliefs.copied == 0 and beliefs.source_sha256 != beliefs.target_sha256
+
+
+def test_copy_refuses_a_target_holding_another_deployments_rows(source: Path, target: str) -> None:
+    with Agent.open(Settings(db=target, llm="builtin")) as agent:
+        agent.turn("zoe", "I live in Oslo.")
+    with pytest.raises(InputError, match="the target already holds rows this source does not"):
+        copy_database(source, target)
+    engine = create_engine(target)
+    with engine.connect() as conn:  # nothing was written
+        assert conn.execute(text("SELECT count(*) FROM episodes")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(DISTINCT user_id) FROM risk_log")).scalar_one() == 1
+    engine.dispose()
 
 
 def test_copy_refuses_target_at_other_migration(source: Path, target: str) -> None:

@@ -158,6 +158,13 @@ def copy_database(
         target_store = Store.open(target_settings, migrate=False)
         try:
             _prepare_target(target_store, head)
+            with source_store.read() as src, target_store.read() as dst:
+                foreign = _foreign_row(src, dst)
+            if foreign is not None:
+                raise InputError(
+                    f"the target already holds rows this source does not ({foreign}): "
+                    "copy into a blank database (a resumed copy must be of the same source)"
+                )
             report = CopyReport(
                 str(path),
                 target_store.engine.url.render_as_string(hide_password=True),
@@ -193,6 +200,34 @@ def _prepare_target(target: Store, head: str) -> None:
             f"the target is at migration {current}, the source and this code at {head}: "
             "refusing to copy (upgrade the target, or copy into a blank database)"
         )
+
+
+def _foreign_row(src: Connection, dst: Connection) -> str | None:
+    """A row of the target that the source does not hold as it is, checked before
+    anything is written: a resumed copy holds a prefix of the source, another
+    deployment's data does not.
+
+    Per table, the target's first and last rows by key (integer keys) or every row
+    (the small text-keyed tables) are looked up in the source.  A sample, not a proof:
+    the verification after the copy compares every row."""
+    for table in copied_tables():
+        columns = _columns(table)
+        key = list(table.primary_key.columns)
+        if _ordered_key(table):
+            ends = [
+                dst.execute(select(*columns).order_by(*order).limit(1)).first()
+                for order in (key, [c.desc() for c in key])
+            ]
+            rows = [r for r in ends if r is not None]
+        else:
+            rows = list(dst.execute(select(*columns)).all())
+        for row in rows:
+            values = row._mapping
+            match = src.execute(select(*columns).where(*(c == values[c.name] for c in key))).first()
+            if match is None or _canonical(match) != _canonical(row):
+                shown = ", ".join(f"{c.name} {values[c.name]}" for c in key)
+                return f"{table.name} {shown}"
+    return None
 
 
 def _run(
