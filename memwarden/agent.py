@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 
 from .clock import utcnow
-from .commands import SlashCommands, parse_id
+from .commands import SlashCommands, parse_id, validate_user_id
 from .errors import ConcurrencyConflict, InputError
 from .gate import Gate, GateConfig, GateDecision, GateInput, RiskGate, redact_secrets
 from .llm import ChatModel, DraftContext, DraftModel, from_settings
@@ -46,7 +46,6 @@ from .turn import TurnResult
 __all__ = ["MAX_INPUT_CHARS", "Agent", "parse_id", "validate_user_id"]
 
 MAX_INPUT_CHARS = 20_000
-MAX_USER_ID = 255
 WRITE_ATTEMPTS = 5
 Extractor = Callable[[str], list[Fact]]
 
@@ -385,16 +384,6 @@ def risk_details(decision: GateDecision) -> dict[str, Any]:
 def default_gate(settings: Settings) -> Gate:
     """The gate used when none is passed in: the risk gate, configured by settings."""
     return RiskGate(GateConfig(max_rewrites=settings.gate_max_rewrites))
-
-
-def validate_user_id(user_id: str) -> str:
-    """``user_id`` stripped, or :class:`InputError` if it cannot name a user."""
-    if not isinstance(user_id, str) or not user_id.strip():
-        raise InputError("a user id is required")
-    user_id = user_id.strip()
-    if len(user_id) > MAX_USER_ID or any(ord(c) < 32 for c in user_id):
-        raise InputError("a user id is at most 255 printable characters")
-    return user_id
 
 
 @contextmanager

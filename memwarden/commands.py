@@ -14,7 +14,15 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["CommandOutcome", "Handler", "SlashCommands", "parse_id", "split_command"]
+__all__ = [
+    "MAX_USER_ID",
+    "CommandOutcome",
+    "Handler",
+    "SlashCommands",
+    "parse_id",
+    "split_command",
+    "validate_user_id",
+]
 
 
 @dataclass(frozen=True)
@@ -83,3 +91,16 @@ def parse_id(raw: str, prefix: str) -> int:
     if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise InputError(f"not a {prefix} id: {raw!r}")
     return int(value)
+
+
+MAX_USER_ID = 255
+
+
+def validate_user_id(user_id: str) -> str:
+    """``user_id`` stripped, or :class:`InputError` if it cannot name a user."""
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise InputError("a user id is required")
+    user_id = user_id.strip()
+    if len(user_id) > MAX_USER_ID or any(ord(c) < 32 for c in user_id):
+        raise InputError("a user id is at most 255 printable characters")
+    return user_id

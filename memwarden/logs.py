@@ -15,6 +15,7 @@ import sys
 from logging.handlers import RotatingFileHandler
 from typing import TextIO
 
+from .errors import ConfigError
 from .settings import Settings
 
 __all__ = ["SeedFormatter", "configure_logging", "event", "logger"]
@@ -53,15 +54,20 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
     logger.propagate = False
     handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
     if settings.log_file is not None:
-        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            RotatingFileHandler(
-                settings.log_file,
-                maxBytes=settings.log_max_bytes,
-                backupCount=settings.log_backups,
-                encoding="utf-8",
+        try:
+            settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(
+                RotatingFileHandler(
+                    settings.log_file,
+                    maxBytes=settings.log_max_bytes,
+                    backupCount=settings.log_backups,
+                    encoding="utf-8",
+                )
             )
-        )
+        except OSError as e:
+            raise ConfigError(
+                f"cannot open the log file {settings.log_file}: {e.strerror or e}"
+            ) from e
     for handler in handlers:
         handler.setFormatter(SeedFormatter())
         setattr(handler, _HANDLER_MARK, True)

@@ -122,3 +122,68 @@ def test_huge_numbers_are_answered_not_crashed(db_path: Path) -> None:
         proc = _run(*command, db=db_path)
         assert proc.returncode == 2
         assert _one_line(proc).startswith("error: a window is at most 366 days")
+
+
+def test_unusable_log_file_is_one_line_config_error(db_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    proc = _run("--log-file", str(folder), "tasks", "add", "-u", "ana", "x", db=db_path)
+    assert proc.returncode == 2
+    assert _one_line(proc) == f"error: cannot open the log file {folder}: Is a directory"
+    assert not db_path.exists()
+
+
+def test_backup_of_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    proc = _run("backup", str(tmp_path / "snap.db"), db=text)
+    assert proc.returncode == 1
+    assert _one_line(proc) == f"error: cannot open {text}: file is not a database"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_backup_over_a_folder_is_refused_even_with_overwrite(db_path: Path, tmp_path: Path) -> None:
+    assert _run("turn", "--user", "ana", "hello", db=db_path).returncode == 0
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    proc = _run("backup", str(folder), "--overwrite", db=db_path)
+    assert proc.returncode == 2
+    assert _one_line(proc) == f"error: {folder} exists and is not a file: choose a new name"
+    assert folder.is_dir() and not any(folder.iterdir())
+
+
+def test_logs_summary_of_a_missing_file_is_no_all_clear(tmp_path: Path) -> None:
+    missing = tmp_path / "memwarden.log"
+    proc = run_cli("logs", "summary", "--file", str(missing))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert _one_line(proc) == f"error: no log file at {missing}"
+
+
+def test_empty_user_is_refused_by_tasks_and_chat(db_path: Path) -> None:
+    assert _run("turn", "--user", "ana", "hello", db=db_path).returncode == 0
+    for command in (["tasks", "add", "--user", "", "buy milk"], ["tasks", "list", "--user", " "]):
+        proc = _run(*command, db=db_path)
+        assert proc.returncode == 2 and _one_line(proc) == "error: a user id is required"
+    chat = run_cli("chat", "--user", " ", env={"MEMWARDEN_DB": str(db_path)}, input="hi\n")
+    assert chat.returncode == 2 and _one_line(chat) == "error: a user id is required"
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (0,)
+
+
+def test_revoking_a_revoked_key_says_so_and_logs_nothing(db_path: Path) -> None:
+    assert _run("users", "add", "bob", db=db_path).returncode == 0
+    listed = _run("users", "keys", "list", "bob", "--json", db=db_path)
+    key_id = json.loads(listed.stdout)[0]["key_id"]
+    first = _run("users", "keys", "revoke", key_id, db=db_path)
+    assert first.returncode == 0 and first.stdout.startswith(f"Revoked key {key_id}")
+    assert "[AUTH]" in first.stderr
+    again = _run("users", "keys", "revoke", key_id, db=db_path)
+    assert again.returncode == 0
+    assert again.stdout.startswith(f"Key {key_id} of 'bob' was already revoked")
+    assert "[AUTH]" not in again.stderr
+
+
+@pytest.mark.parametrize("option", ["--min-hit=-5", "--max-fp=99", "--retention=nan"])
+def test_eval_gate_thresholds_outside_0_to_1_are_refused(option: str) -> None:
+    proc = run_cli("eval", "gate", str(Path(__file__).with_name("gate_cases.jsonl")), option)
+    assert proc.returncode == 2 and "Invalid value" in proc.stderr and proc.stdout == ""

@@ -57,8 +57,10 @@ def chat(
         memwarden chat --user ana
     """
     from ..agent import Agent
+    from ..commands import validate_user_id
 
     with edge():
+        user = validate_user_id(user)  # before the session: every line would fail on it
         settings = state(ctx).settings()
         agent = Agent.open(settings)
     _enable_history()

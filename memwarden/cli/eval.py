@@ -30,20 +30,26 @@ def gate_command(
         ),
     ] = False,
     min_hit: Annotated[
-        float, typer.Option(help="Fail when expected_action_hit_rate is below this.")
+        float,
+        typer.Option(help="Fail when expected_action_hit_rate is below this.", min=0.0, max=1.0),
     ] = 0.80,
     max_fp: Annotated[
-        float, typer.Option(help="Fail when control_false_positive is above this.")
+        float,
+        typer.Option(help="Fail when control_false_positive is above this.", min=0.0, max=1.0),
     ] = 0.10,
     min_rewrite: Annotated[
         float | None,
         typer.Option(
-            help="Fail when rewrite_success_rate is below this (needs --rewrite; fails without it)."
+            help="Fail when rewrite_success_rate is below this (needs --rewrite; fails without it).",
+            min=0.0,
+            max=1.0,
         ),
     ] = None,
     retention: Annotated[
         float,
-        typer.Option(help="Share of the draft's benign content words a rewrite must keep."),
+        typer.Option(
+            help="Share of the draft's benign content words a rewrite must keep.", min=0.0, max=1.0
+        ),
     ] = 0.7,
 ) -> None:
     """Run the risk gate on CASES and check the release metrics.

@@ -155,7 +155,7 @@ def logs_summary(
         if path is None:
             raise ConfigError("no log file: pass --file, --log-file or set MEMWARDEN_LOG_FILE")
         limits = load_thresholds(thresholds)
-        summary = summarize_log(path, parse_window(window))
+        summary = summarize_log(path, parse_window(window), must_exist=True)
     if as_json:
         print_json(summary.to_dict())
     else:

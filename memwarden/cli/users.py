@@ -181,12 +181,23 @@ def revoke(
             from ..errors import InputError
 
             raise InputError("give a KEY_ID, or --all --user NAME")
+        from ..clock import utcnow
+
         store, ring = _ring(ctx)
+        started = utcnow()
         try:
             revoked = ring.revoke_all(user) if all_keys else [ring.revoke(key_id)]
         finally:
             store.close()
     for k in revoked:
+        if k.revoked_at is not None and k.revoked_at < started:  # revoking is idempotent
+            out_console.print(
+                escape(
+                    f"Key {k.key_id} of {k.user_id!r} was already revoked ({k.revoked_at:%Y-%m-%d %H:%M})."
+                ),
+                highlight=False,
+            )
+            continue
         _auth("key %s of user %s revoked", k.key_id, k.user_id)
         out_console.print(escape(f"Revoked key {k.key_id} of {k.user_id!r}."), highlight=False)
     if not revoked:

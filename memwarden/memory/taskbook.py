@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..clock import utcnow
-from ..commands import CommandOutcome, SlashCommands, parse_id
+from ..commands import CommandOutcome, SlashCommands, parse_id, validate_user_id
 from ..errors import InputError
 from ..store import Store
 from . import tasks as task_store
@@ -22,6 +22,7 @@ class TaskBook:
 
     def add(self, user_id: str, title: str) -> Task:
         """Create an open task the user asked for directly (no source episode)."""
+        user_id = validate_user_id(user_id)
         with self.store.write(user_id) as conn:
             return task_store.create_task(conn, user_id, title, utcnow())
 
@@ -29,6 +30,7 @@ class TaskBook:
         """The user's tasks of ``status`` (open, done, cancelled or all), oldest first."""
         if status not in STATUSES:
             raise InputError(f"status must be one of {', '.join(STATUSES)}")
+        user_id = validate_user_id(user_id)
         with self.store.read() as conn:
             return task_store.list_tasks(conn, user_id, None if status == "all" else status)
 
@@ -42,10 +44,12 @@ class TaskBook:
 
     def events(self, user_id: str, task_id: int | None = None) -> list[TaskEvent]:
         """The user's task events (or one task's), newest first."""
+        user_id = validate_user_id(user_id)
         with self.store.read() as conn:
             return task_store.list_events(conn, user_id, task_id)
 
     def _set(self, user_id: str, task_id: int, status: TaskStatus) -> Task:
+        user_id = validate_user_id(user_id)
         with self.store.write(user_id) as conn:
             return task_store.set_status(conn, user_id, task_id, status, utcnow())
 

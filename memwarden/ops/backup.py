@@ -94,7 +94,10 @@ def _sqlite_backup(store: Store, dest: Path) -> BackupResult:
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     try:
-        raw = store.engine.raw_connection()
+        try:
+            raw = store.engine.raw_connection()
+        except sqlite_module().Error as e:  # opening it: "file is not a database" ...
+            raise StoreUnavailable(f"cannot open {store.engine.url.database}: {e}") from e
         try:
             # Outside any transaction: VACUUM INTO opens its own read transaction.
             raw.driver_connection.execute("VACUUM INTO ?", (str(tmp),))  # type: ignore[union-attr]

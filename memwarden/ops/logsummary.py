@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from ..errors import InputError
+
 __all__ = ["LogSummary", "log_files", "summarize_log"]
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -117,11 +119,17 @@ def log_files(path: Path) -> list[Path]:
     return files
 
 
-def summarize_log(path: Path, window: timedelta, now: datetime | None = None) -> LogSummary:
+def summarize_log(
+    path: Path, window: timedelta, now: datetime | None = None, *, must_exist: bool = False
+) -> LogSummary:
     """Count the lines of ``path`` (and its rotations) from ``now - window`` to ``now``.
 
-    ``now`` is local time (the log's clock); a missing file is an empty log.
+    ``now`` is local time (the log's clock); a missing file is an empty log, or with
+    ``must_exist`` an :class:`InputError` (a summary of a mistyped path must not read
+    as an all-clear).
     """
+    if must_exist and not path.is_file():
+        raise InputError(f"no log file at {path}")
     end = now or datetime.now()
     start = end - window
     summary = LogSummary(str(path), [], start, end)

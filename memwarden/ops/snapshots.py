@@ -115,6 +115,8 @@ def fsync_file(path: Path) -> None:
 def check_destination(dest: Path, overwrite: bool) -> Path:
     """The resolved target of a backup; refuses an existing file or a missing folder."""
     dest = dest.expanduser().resolve()
+    if dest.exists() and not dest.is_file():  # --overwrite replaces a file, nothing else
+        raise InputError(f"{dest} exists and is not a file: choose a new name")
     if dest.exists() and not overwrite:
         raise InputError(f"{dest} exists: choose a new name (or pass --overwrite)")
     if not dest.parent.is_dir():
