@@ -13,12 +13,30 @@ import platformdirs
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "default_db_path"]
+__all__ = ["Settings", "check_database_url", "default_db_path"]
 
 
 def default_db_path() -> Path:
     """Where the SQLite database lives when neither ``--db`` nor ``MEMWARDEN_DB`` says."""
     return Path(platformdirs.user_data_dir("memwarden")) / "memwarden.db"
+
+
+def check_database_url(raw: str) -> None:
+    """Raise ValueError unless ``raw`` is a SQLite path or a URL that parses and, for
+    PostgreSQL, names a database (else libpq's defaults would choose one)."""
+    raw = raw.strip()
+    if "://" not in raw:
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(raw)
+        url.port  # noqa: B018 - parsed lazily: a bad port raises here
+    except (ArgumentError, ValueError) as e:
+        raise ValueError(f"not a database URL: {e}") from None
+    if url.get_backend_name() == "postgresql" and not url.database:
+        raise ValueError("the PostgreSQL URL names no database (…/DBNAME)")
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -148,20 +166,7 @@ class Settings(BaseSettings):
     @field_validator("db")
     @classmethod
     def _url(cls, value: str) -> str:
-        """A URL must parse and name a database: else libpq's defaults would choose one."""
-        raw = value.strip()
-        if "://" not in raw:
-            return value
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            url = make_url(raw)
-            url.port  # noqa: B018 - parsed lazily: a bad port raises here
-        except (ArgumentError, ValueError) as e:
-            raise ValueError(f"not a database URL: {e}") from None
-        if url.get_backend_name() == "postgresql" and not url.database:
-            raise ValueError("the PostgreSQL URL names no database (…/DBNAME)")
+        check_database_url(value)
         return value
 
     def sqlite_path(self) -> Path | None:

@@ -187,3 +187,33 @@ def test_revoking_a_revoked_key_says_so_and_logs_nothing(db_path: Path) -> None:
 def test_eval_gate_thresholds_outside_0_to_1_are_refused(option: str) -> None:
     proc = run_cli("eval", "gate", str(Path(__file__).with_name("gate_cases.jsonl")), option)
     assert proc.returncode == 2 and "Invalid value" in proc.stderr and proc.stdout == ""
+
+
+def test_restore_over_a_file_that_is_not_a_database_is_refused(
+    db_path: Path, tmp_path: Path
+) -> None:
+    assert _run("turn", "--user", "ana", "hello", db=db_path).returncode == 0
+    snapshot = tmp_path / "snap.db"
+    assert _run("backup", str(snapshot), db=db_path).returncode == 0
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    proc = _run("restore", str(snapshot), db=notes)
+    assert proc.returncode == 1
+    assert _one_line(proc) == (
+        f"error: cannot open {notes}: file is not a database: refusing to replace it"
+    )
+    assert notes.read_text() == "hello\n"
+
+
+def test_bad_scratch_database_and_thresholds_are_config_errors(
+    db_path: Path, tmp_path: Path
+) -> None:
+    proc = run_cli("selftest", "--scratch-db", "://")
+    assert proc.returncode == 2
+    assert _one_line(proc).startswith("error: invalid --scratch-db: not a database URL")
+    assert _run("turn", "--user", "ana", "hello", db=db_path).returncode == 0
+    thresholds = tmp_path / "t.toml"
+    thresholds.write_text("metrics = 5\n")
+    proc = _run("health", "--thresholds", str(thresholds), db=db_path)
+    assert proc.returncode == 2
+    assert _one_line(proc).startswith(f"error: invalid thresholds ({thresholds}):")

@@ -92,7 +92,9 @@ def copy(
     target: str = typer.Option(
         ..., "--to", help="The PostgreSQL URL to copy into (postgresql+psycopg://...)."
     ),
-    batch_size: int = typer.Option(1000, "--batch-size", min=1, help="Rows per transaction."),
+    batch_size: int = typer.Option(
+        1000, "--batch-size", min=1, max=1_000_000, help="Rows per transaction."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Move a deployment from its SQLite file to PostgreSQL, and verify the copy.

@@ -203,6 +203,8 @@ def _checkpoint(db: Path, force: bool) -> None:
     conn = sqlite_module().connect(str(db), timeout=5.0)
     try:
         busy, log, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite_module().Error as e:  # not a database: nothing memwarden may replace
+        raise StoreUnavailable(f"cannot open {db}: {e}: refusing to replace it") from e
     finally:
         conn.close()
     wal = Path(f"{db}-wal")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import literal, select
 
-from ..errors import InputError
-from ..settings import Settings
+from ..errors import ConfigError, InputError
+from ..settings import Settings, check_database_url
 from ..store import Store
 from ..store.schema import metadata
 
@@ -39,6 +39,10 @@ def scratch_database(folder: Path, name: str, database: str | None) -> str:
     """Where ``selftest`` and ``soak`` write: ``database`` if given (an empty database,
     e.g. on PostgreSQL), else a new SQLite file ``folder/name``."""
     if database:
+        try:
+            check_database_url(database)
+        except ValueError as e:
+            raise ConfigError(f"invalid --scratch-db: {e}") from None
         return database
     path = folder / name
     for suffix in ("", "-wal", "-shm"):

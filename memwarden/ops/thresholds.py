@@ -159,7 +159,7 @@ def load_thresholds(path: Path | str | None = None) -> Thresholds:
         source = str(file)
     try:
         return _build(data, source)
-    except (KeyError, TypeError, ValueError) as e:
+    except (AttributeError, KeyError, TypeError, ValueError) as e:  # a table given as a value
         raise ConfigError(f"invalid thresholds ({source}): {e}") from e
 
 
