@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -217,3 +218,16 @@ def test_bad_scratch_database_and_thresholds_are_config_errors(
     proc = _run("health", "--thresholds", str(thresholds), db=db_path)
     assert proc.returncode == 2
     assert _one_line(proc).startswith(f"error: invalid thresholds ({thresholds}):")
+
+
+def test_serve_on_an_address_it_cannot_listen_on_is_one_line(db_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _run("serve", "--port", str(port), db=db_path)
+    assert proc.returncode == 2
+    assert _one_line(proc) == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    proc = _run("serve", "--host", "bad host!!", db=db_path)
+    assert proc.returncode == 2
+    assert _one_line(proc).startswith("error: cannot listen on bad host!!:8080: ")

@@ -35,7 +35,7 @@ def serve(
 
     Example:
 
-        memwarden --db /var/lib/memwarden/memory.db serve --port 8080 --workers 2
+        memwarden --db /var/lib/memwarden/memwarden.db serve --port 8080 --workers 2
     """
     import uvicorn
 
@@ -46,6 +46,7 @@ def serve(
     st = state(ctx)
     with edge():
         settings = st.settings()
+        _check_address(host, port)
         Store.open(settings).close()  # migrate once, before any worker starts
     common = {
         "host": host,
@@ -71,3 +72,21 @@ def serve(
             workers=workers,
             **common,  # type: ignore[arg-type]
         )
+
+
+def _check_address(host: str, port: int) -> None:
+    """One line now for an address that cannot be listened on (a host that does not
+    resolve, a port in use), where uvicorn would log several and exit 1 or 3."""
+    import socket
+
+    from ..errors import InputError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as e:
+        raise InputError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
