@@ -231,3 +231,23 @@ def test_serve_on_an_address_it_cannot_listen_on_is_one_line(db_path: Path) -> N
     proc = _run("serve", "--host", "bad host!!", db=db_path)
     assert proc.returncode == 2
     assert _one_line(proc).startswith("error: cannot listen on bad host!!:8080: ")
+
+
+def test_misspelled_thresholds_key_is_refused(db_path: Path, tmp_path: Path) -> None:
+    assert _run("turn", "--user", "ana", "hello", db=db_path).returncode == 0
+    misspelled = tmp_path / "t.toml"
+    misspelled.write_text("[metrics.risk_gate_benign_mean_score]\nmin_sample = 3\n")
+    proc = _run("health", "--thresholds", str(misspelled), db=db_path)
+    assert proc.returncode == 2
+    assert _one_line(proc) == (
+        f"error: thresholds file {misspelled}: unknown key "
+        "'metrics.risk_gate_benign_mean_score.min_sample'"
+    )
+    fine = tmp_path / "fine.toml"  # a field this metric's default leaves out, a table's name
+    fine.write_text(
+        '[metrics.risk_gate_benign_mean_score]\nunit = "score"\n'
+        "[review.growth_per_episode_max]\nepisode_recalls = 9\n"
+    )
+    accepted = _run("health", "--thresholds", str(fine), "--json", db=db_path)
+    assert accepted.returncode in (0, 1) and accepted.stderr == ""  # a level, not an error
+    assert json.loads(accepted.stdout)["thresholds"] == str(fine)

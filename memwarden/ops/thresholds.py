@@ -155,12 +155,42 @@ def load_thresholds(path: Path | str | None = None) -> Thresholds:
             raise ConfigError(f"cannot read thresholds file {file}: {e.strerror}") from e
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"thresholds file {file} is not valid TOML: {e}") from e
+        unknown = _unknown_key(override, data)
+        if unknown is not None:  # a misspelled key would silently keep the default
+            raise ConfigError(f"thresholds file {file}: unknown key {unknown!r}")
         data = _merge(data, override)
         source = str(file)
     try:
         return _build(data, source)
     except (AttributeError, KeyError, TypeError, ValueError) as e:  # a table given as a value
         raise ConfigError(f"invalid thresholds ({source}): {e}") from e
+
+
+# What a [metrics.X] table may hold (not every default sets them all).
+_METRIC_FIELDS = frozenset(
+    {"title", "target", "alert", "unit", "min_samples", "rules", "skip_tables"}
+)
+# Tables whose keys are names of their own (database tables), not fields.
+_OPEN_TABLES = frozenset({"review.growth_per_episode_max"})
+
+
+def _unknown_key(over: Mapping[str, Any], base: Mapping[str, Any], path: str = "") -> str | None:
+    """The first dotted key of ``over`` the shipped thresholds do not know, or None."""
+    if path in _OPEN_TABLES:
+        return None
+    for key, value in over.items():
+        dotted = f"{path}.{key}" if path else key
+        if path.startswith("metrics.") and path.count(".") == 1:
+            if key not in _METRIC_FIELDS:
+                return dotted
+            continue
+        if key not in base:
+            return dotted
+        if isinstance(value, Mapping) and isinstance(base[key], Mapping):
+            found = _unknown_key(value, base[key], dotted)
+            if found is not None:
+                return found
+    return None
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
