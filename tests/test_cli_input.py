@@ -251,3 +251,12 @@ def test_misspelled_thresholds_key_is_refused(db_path: Path, tmp_path: Path) -> 
     accepted = _run("health", "--thresholds", str(fine), "--json", db=db_path)
     assert accepted.returncode in (0, 1) and accepted.stderr == ""  # a level, not an error
     assert json.loads(accepted.stdout)["thresholds"] == str(fine)
+
+
+def test_export_json_summary_without_a_file_is_refused(db_path: Path) -> None:
+    assert _run("turn", "--user", "ana", "hello", db=db_path).returncode == 0
+    proc = _run("export", "--user", "ana", "--json", db=db_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert _one_line(proc) == (
+        "error: --json prints the summary of an export to a file: give -o FILE"
+    )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.markup import escape
 
+from ..errors import InputError
 from .context import edge, err_console, out_console, print_json, state
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ def export(
 
         memwarden export --user ana -o ana.json
     """
+    if out is None and as_json:
+        with edge():
+            raise InputError("--json prints the summary of an export to a file: give -o FILE")
     with edge(), _governance(ctx) as gov:
         result = gov.export_memory(user, out=out if out is not None else sys.stdout)
     if out is None:
