@@ -35,7 +35,9 @@ def check_database_url(raw: str) -> None:
         url.port  # noqa: B018 - parsed lazily: a bad port raises here
     except (ArgumentError, ValueError) as e:
         raise ValueError(f"not a database URL: {e}") from None
-    if url.get_backend_name() == "postgresql" and not url.database:
+    # libpq also takes the database from ?dbname= or a pg_service.conf ?service= entry.
+    named = url.database or url.query.get("dbname") or url.query.get("service")
+    if url.get_backend_name() == "postgresql" and not named:
         raise ValueError("the PostgreSQL URL names no database (…/DBNAME)")
 
 
@@ -159,6 +161,7 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: str) -> str:
         level = value.strip().upper()
+        level = {"WARN": "WARNING", "FATAL": "CRITICAL"}.get(level, level)  # Python's aliases
         if level not in _LOG_LEVELS:
             raise ValueError(f"not a log level: {value!r} (one of {', '.join(_LOG_LEVELS)})")
         return level

@@ -205,7 +205,7 @@ def test_copy_names_the_table_that_differs(source: Path, target: str) -> None:
 def test_copy_refuses_a_target_holding_another_deployments_rows(source: Path, target: str) -> None:
     with Agent.open(Settings(db=target, llm="builtin")) as agent:
         agent.turn("zoe", "I live in Oslo.")
-    with pytest.raises(InputError, match="the target already holds rows this source does not"):
+    with pytest.raises(InputError, match="the target holds rows this source does not"):
         copy_database(source, target)
     engine = create_engine(target)
     with engine.connect() as conn:  # nothing was written

@@ -330,7 +330,7 @@ def backup(
         s = result.snapshot
         out_console.print(
             f"[green]✓[/] {escape(str(s.path))}: {s.bytes:,} bytes, {s.episodes:,} episodes, migration {s.revision}, "
-            f"{result.seconds:.1f}s\n  sha256 {s.sha256} → {result.checksum_file}",
+            f"{result.seconds:.1f}s\n  sha256 {s.sha256} → {escape(str(result.checksum_file))}",
             highlight=False,
         )
 

@@ -60,8 +60,9 @@ def _ts(column: str) -> str:
 
 
 def _int(column: str) -> str:
-    """An integer column as a JSON number, or null."""
-    return f"coalesce({column}, 'null')"
+    """An integer column as a JSON number, or null (a stray text value as a string,
+    so that the document stays JSON whatever a hand-edited row holds)."""
+    return f"json_quote({column})"
 
 
 def _text(column: str) -> str:

@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from ..errors import ConfigError, InputError, SchemaError
-from ..settings import Settings
+from ..settings import Settings, check_database_url
 from ..store import Store
 from ..store.migrate import head_revision
 from ..store.schema import episode_id_marks, metadata
@@ -162,8 +162,9 @@ def copy_database(
                 foreign = _foreign_row(src, dst)
             if foreign is not None:
                 raise InputError(
-                    f"the target already holds rows this source does not ({foreign}): "
-                    "copy into a blank database (a resumed copy must be of the same source)"
+                    f"the target holds rows this source does not ({foreign}): another "
+                    "deployment's, or the source changed since an earlier run; copy into a "
+                    "blank database"
                 )
             report = CopyReport(
                 str(path),
@@ -188,6 +189,10 @@ def _postgres_url(raw: str) -> str:
         raise ConfigError(
             f"the target must be PostgreSQL (postgresql+psycopg://...), not {url.get_backend_name()}"
         )
+    try:
+        check_database_url(raw)
+    except ValueError as e:
+        raise ConfigError(f"invalid target: {e}") from None
     return url.render_as_string(hide_password=False)
 
 

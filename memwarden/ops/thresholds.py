@@ -203,6 +203,14 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _days(raw: Any) -> float:
+    """A criterion's ``min_days``: 0 to 366 (a review window is at most a year)."""
+    days = float(raw)
+    if not 0 <= days <= MAX_WINDOW.days:
+        raise ValueError(f"min_days must lie in 0-{MAX_WINDOW.days}, not {raw!r}")
+    return days
+
+
 def _op(raw: Any) -> str:
     if raw not in _OPS:
         raise ValueError(f"op must be one of {', '.join(_OPS)}, not {raw!r}")
@@ -246,7 +254,7 @@ def _build(data: Mapping[str, Any], source: str) -> Thresholds:
             op=_op(c.get("op", ">=")),
             value=float(c.get("value", 0.0)),
             manual=str(c.get("manual", "")),
-            min_days=float(c.get("min_days", 0.0)),
+            min_days=_days(c.get("min_days", 0.0)),
         )
         for c in review.get("criteria", [])
     )

@@ -11,6 +11,7 @@ directly; tests check both against Alembic's own answers.  Migrating is Alembic'
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Connection, inspect, text
@@ -23,8 +24,17 @@ VERSIONS = Path(__file__).with_name("migrations") / "versions"
 _NAMES = ("revision", "down_revision")
 
 
-def shipped_revisions(versions: Path = VERSIONS) -> tuple[set[str], set[str]]:
+def shipped_revisions(versions: Path = VERSIONS) -> tuple[frozenset[str], frozenset[str]]:
     """(every migration this code ships, those that another one revises)."""
+    return _shipped() if versions == VERSIONS else _scan(versions)
+
+
+@cache  # the package's files do not change while it runs (readiness asks each time)
+def _shipped() -> tuple[frozenset[str], frozenset[str]]:
+    return _scan(VERSIONS)
+
+
+def _scan(versions: Path) -> tuple[frozenset[str], frozenset[str]]:
     shipped: set[str] = set()
     revised: set[str] = set()
     for path in versions.glob("*.py"):
@@ -37,7 +47,7 @@ def shipped_revisions(versions: Path = VERSIONS) -> tuple[set[str], set[str]]:
             revised.add(down)
         elif isinstance(down, tuple):
             revised.update(str(d) for d in down)
-    return shipped, revised
+    return frozenset(shipped), frozenset(revised)
 
 
 def newer_than_code(current: str | None) -> SchemaError | None:
