@@ -40,13 +40,14 @@ def serve(
     import uvicorn
 
     from ..server.accesslog import log_config
+    from ..server.address import check_listen_address
     from ..server.app import create_app
     from ..store import Store
 
     st = state(ctx)
     with edge():
         settings = st.settings()
-        _check_address(host, port)
+        check_listen_address(host, port)
         Store.open(settings).close()  # migrate once, before any worker starts
     common = {
         "host": host,
@@ -72,21 +73,3 @@ def serve(
             workers=workers,
             **common,  # type: ignore[arg-type]
         )
-
-
-def _check_address(host: str, port: int) -> None:
-    """One line now for an address that cannot be listened on (a host that does not
-    resolve, a port in use), where uvicorn would log several and exit 1 or 3."""
-    import socket
-
-    from ..errors import InputError
-
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-            probe.bind(address)
-    except OSError as e:
-        raise InputError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None

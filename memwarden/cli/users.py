@@ -181,26 +181,27 @@ def revoke(
             from ..errors import InputError
 
             raise InputError("give a KEY_ID, or --all --user NAME")
-        from ..clock import utcnow
-
         store, ring = _ring(ctx)
-        started = utcnow()
+        already: list[ApiKey] = []  # revoking is idempotent: said, not logged again
         try:
-            revoked = ring.revoke_all(user) if all_keys else [ring.revoke(key_id)]
+            if all_keys:
+                revoked = ring.revoke_all(user)
+            else:
+                key, now = ring.revoke(key_id)
+                revoked, already = ([key], []) if now else ([], [key])
         finally:
             store.close()
+    for k in already:
+        out_console.print(
+            escape(
+                f"Key {k.key_id} of {k.user_id!r} was already revoked ({k.revoked_at:%Y-%m-%d %H:%M})."
+            ),
+            highlight=False,
+        )
     for k in revoked:
-        if k.revoked_at is not None and k.revoked_at < started:  # revoking is idempotent
-            out_console.print(
-                escape(
-                    f"Key {k.key_id} of {k.user_id!r} was already revoked ({k.revoked_at:%Y-%m-%d %H:%M})."
-                ),
-                highlight=False,
-            )
-            continue
         _auth("key %s of user %s revoked", k.key_id, k.user_id)
         out_console.print(escape(f"Revoked key {k.key_id} of {k.user_id!r}."), highlight=False)
-    if not revoked:
+    if not revoked and not already:
         out_console.print("No active keys to revoke.")
 
 

@@ -59,14 +59,9 @@ def _ts(column: str) -> str:
     return f"json_quote(replace({column}, ' ', 'T'))"
 
 
-def _int(column: str) -> str:
-    """An integer column as a JSON number, or null (a stray text value as a string,
-    so that the document stays JSON whatever a hand-edited row holds)."""
-    return f"json_quote({column})"
-
-
-def _text(column: str) -> str:
-    """A text column as a JSON string, or null."""
+def _value(column: str) -> str:
+    """An integer or text column as a JSON number or string, or null (``json_quote``
+    keeps a stray text value in an integer column a string: the document stays JSON)."""
     return f"json_quote({column})"
 
 
@@ -83,7 +78,7 @@ def _embed(column: str) -> str:
 
 def _record(fields: list[tuple[str, str]]) -> str:
     """SQL for one record: each field's name and its JSON fragment (the SQL of
-    :func:`_int`, :func:`_text`, :func:`_ts`, :func:`_num`, :func:`_embed` ...) in one
+    :func:`_value`, :func:`_ts`, :func:`_num`, :func:`_embed` ...) in one
     ``concat``.  A ``json_object`` of the integers and strings, its closing brace cut
     off, was ~8 % slower a page of episodes or risk_log rows (measured)."""
     parts = []
@@ -131,8 +126,8 @@ def _from_fields(fields: tuple[Field, ...]) -> list[tuple[str, str]]:
 
 
 _FRAGMENT: dict[Kind, Callable[[str], str]] = {
-    "int": _int,
-    "text": _text,
+    "int": _value,
+    "text": _value,
     "ts": _ts,
     "num": _num,
     "json": _embed,
@@ -161,11 +156,11 @@ BELIEFS = _page_query(
     B,
     [
         ("id", f"{B}.id"),
-        ("key", _text("key")),
-        ("value", _text("value")),
-        ("statement", _text("statement")),
+        ("key", _value("key")),
+        ("value", _value("value")),
+        ("statement", _value("statement")),
         ("confidence", _num(f"{B}.confidence")),
-        ("version", _int("version")),
+        ("version", _value("version")),
         ("created_at", _ts("created_at")),
         ("updated_at", _ts("updated_at")),
         (
@@ -184,11 +179,11 @@ BELIEFS = _page_query(
                     [
                         ("id", "c.id"),
                         ("ts", _ts("c.ts")),
-                        ("change", _text("c.change")),
-                        ("old_value", _text("c.old_value")),
-                        ("new_value", _text("c.new_value")),
+                        ("change", _value("c.change")),
+                        ("old_value", _value("c.old_value")),
+                        ("new_value", _value("c.new_value")),
                         ("confidence", _num("c.confidence")),
-                        ("episode_id", _int("c.episode_id")),
+                        ("episode_id", _value("c.episode_id")),
                     ]
                 ),
             ),
@@ -201,11 +196,11 @@ TASKS = _page_query(
     "tasks",
     [
         ("id", "tasks.id"),
-        ("title", _text("title")),
-        ("status", _text("status")),
+        ("title", _value("title")),
+        ("status", _value("status")),
         ("created_at", _ts("created_at")),
         ("updated_at", _ts("updated_at")),
-        ("source_episode_id", _int("source_episode_id")),
+        ("source_episode_id", _value("source_episode_id")),
         (
             "events",
             _children(
@@ -216,8 +211,8 @@ TASKS = _page_query(
                     [
                         ("id", "c.id"),
                         ("ts", _ts("c.ts")),
-                        ("event", _text("c.event")),
-                        ("episode_id", _int("c.episode_id")),
+                        ("event", _value("c.event")),
+                        ("episode_id", _value("c.episode_id")),
                         ("detail", _embed("c.detail")),
                     ]
                 ),

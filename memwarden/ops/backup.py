@@ -41,7 +41,6 @@ from ..errors import StoreError, StoreUnavailable
 from ..settings import Settings
 from ..store import Store
 from ..store.engine import sqlite_module
-from .database import sqlite_file
 from .lock import exclusive, holders, open_by
 from .pgdump import pg_backup, pg_restore
 from .snapshots import (
@@ -160,7 +159,7 @@ def verify_snapshot(snapshot: Path) -> SnapshotInfo:
 
 def restore(settings: Settings, snapshot: Path, *, force: bool = False) -> RestoreResult:
     """Replace the configured database with ``snapshot``, atomically."""
-    db = sqlite_file(settings)
+    db = settings.sqlite_path()
     if db is None:
         return pg_restore(settings, snapshot, force=force)
     info = verify_snapshot(snapshot)

@@ -11,12 +11,7 @@ from ..settings import Settings, check_database_url
 from ..store import Store
 from ..store.schema import metadata
 
-__all__ = ["open_existing", "require_empty", "scratch_database", "sqlite_file"]
-
-
-def sqlite_file(settings: Settings) -> Path | None:
-    """The SQLite file the settings name, or None for another dialect."""
-    return settings.sqlite_path()
+__all__ = ["open_existing", "require_empty", "scratch_database"]
 
 
 def open_existing(settings: Settings, *, require_head: bool = True) -> Store:

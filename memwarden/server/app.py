@@ -26,7 +26,6 @@ from starlette.templating import Jinja2Templates
 from .. import __version__
 from ..agent import Agent
 from ..logs import configure_logging
-from ..ops.database import sqlite_file
 from ..ops.lock import serving
 from ..settings import Settings
 from ..store import Store
@@ -59,7 +58,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         with contextlib.ExitStack() as stack:
-            db = sqlite_file(settings)
+            db = settings.sqlite_path()
             if db is not None:
                 stack.enter_context(serving(db.resolve()))
             store = Store.open(settings, migrate=migrate)

@@ -153,12 +153,13 @@ class KeyRing:
             key = self._issue(conn, user_id, label, now)
         return ApiKey(key_id_of(key), user_id, _label(label), now, None), key
 
-    def revoke(self, raw_key_id: str) -> ApiKey:
-        """Revoke one key (by id, or the whole key); revoking twice keeps the first time."""
+    def revoke(self, raw_key_id: str) -> tuple[ApiKey, bool]:
+        """Revoke one key (by id, or the whole key): (the key, whether this call revoked
+        it); revoking twice keeps the first time."""
         key_id = key_id_of(raw_key_id)
         now = utcnow()
         with self.store.write() as conn:
-            conn.execute(
+            changed = conn.execute(
                 update(api_keys)
                 .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=now)
@@ -166,7 +167,7 @@ class KeyRing:
             row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
         if row is None:
             raise NotFound(f"no key {key_id}")
-        return _key(row)
+        return _key(row), changed.rowcount > 0
 
     def revoke_all(self, user_id: str) -> list[ApiKey]:
         """Revoke every active key of a user; returns the keys revoked now."""

@@ -27,7 +27,6 @@ from ..errors import StoreError
 from ..governance import ExportSummary, GovernanceResult
 from ..memory.browse import MemoryBrowser
 from ..ops.backup import BackupResult, backup
-from ..ops.database import sqlite_file
 from ..ops.health import HealthReport, collect_health
 from ..ops.thresholds import Thresholds, load_thresholds, parse_window
 from ..ops.timeseries import TimeSeries, collect_series
@@ -230,7 +229,7 @@ class Service:
     def backup_dir(self) -> Path:
         if self.settings.backup_dir is not None:
             return self.settings.backup_dir.expanduser()
-        db = sqlite_file(self.settings)
+        db = self.settings.sqlite_path()
         return (db.parent if db is not None else Path.cwd()) / "backups"
 
     def backup(self, name: str | None, *, overwrite: bool = False) -> BackupResult:
