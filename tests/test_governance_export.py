@@ -259,7 +259,7 @@ def test_export_memory_tricky_values_round_trip(
     )
 
 
-@pytest.mark.sqlite_only("the SQL renderer is SQLite's; PostgreSQL always renders in Python")
+@pytest.mark.sqlite_only("SQLite's SQL renderer; PostgreSQL's has its own test below")
 def test_export_memory_sql_and_python_renderers_give_one_document(
     agent: Agent, store: Store, db: TestDatabase
 ) -> None:
@@ -444,8 +444,11 @@ def test_export_memory_postgres_and_python_renderers_give_one_document(
     agent: Agent, store: Store, db: TestDatabase
 ) -> None:
     _session(agent)
+    agent.turn("ana", "Remind me to call the bank.")  # a second task, which keeps its events
     agent.turn("ana", "Zoë sagt: «naïve» café\u2028 and a tab\there")
     ids = [i for (i,) in db.rows("SELECT id FROM episodes WHERE user_id = 'ana' ORDER BY id")]
+    first_belief = "(SELECT min(id) FROM semantic_beliefs WHERE user_id = 'ana')"
+    last_task = "(SELECT max(id) FROM tasks WHERE user_id = 'ana')"
     db.execute(
         f"UPDATE episodes SET draft_total_score = 1.0 / 3, final_score = 'Infinity' "
         f"WHERE id = {ids[0]}",
@@ -453,6 +456,15 @@ def test_export_memory_postgres_and_python_renderers_give_one_document(
         f"occurred_at = '2023-05-08 13:56:00' WHERE id = {ids[1]}",
         f"UPDATE episodes SET trace = '{{a: 1}}', meta = 'NaN' WHERE id = {ids[2]}",
         "UPDATE risk_log SET draft_total_score = 'NaN', final_score = 1e16",
+        "UPDATE belief_history SET confidence = 0.1::float8 + 0.2::float8",
+        "UPDATE semantic_beliefs SET confidence = 1.0 / 3",
+        "UPDATE task_events SET detail = '{\"a\": [1, 2.5e-7, null]}' WHERE event = 'created'",
+        "UPDATE task_events SET detail = 'NaN' WHERE event <> 'created'",
+        f"UPDATE semantic_beliefs SET statement = 'User is \"Zoë\"' WHERE id = {first_belief}",
+        f"UPDATE tasks SET title = 'Call Zoë\\' WHERE id = {last_task}",
+        f"DELETE FROM belief_sources WHERE belief_id = {first_belief}",  # no children
+        f"DELETE FROM task_events WHERE task_id = {last_task}",
+        f"UPDATE belief_history SET episode_id = NULL WHERE belief_id = {first_belief}",
     )
     _tricky_governance_rows(agent, db)
     now = utcnow()
@@ -472,9 +484,20 @@ def test_export_memory_postgres_and_python_renderers_give_one_document(
     # cursor, which SQLAlchemy's events do not see); the Python renderer read the flags.
     flat = ("FROM episodes", "FROM risk_log", "FROM governance_log")
     python_queries = [s for s in statements[1] if any(f in s for f in flat)]
-    assert len(python_queries) == len(ids) // 2 + 1 + 3 + 2  # pages: episodes, risk, calls
+    pages = len(ids) // 2 + 1  # episodes' or risk_log's (a row each), two a page
+    assert len(python_queries) == pages + pages + 2  # and governance_log's
     assert not any(s in statements[0] for s in python_queries)
     assert any("trace_is_json" in s for s in python_queries)
+    # So did it beliefs and tasks with their children: no query of the Python renderer's.
+    assert not any("semantic_beliefs" in s or "FROM tasks" in s for s in statements[0])
+    assert any("FROM semantic_beliefs" in s for s in statements[1])
+    beliefs, tasks = in_pg["beliefs"], in_pg["tasks"]
+    assert beliefs[0]["sources"] == [] and beliefs[0]["statement"] == 'User is "Zoë"'
+    assert {h["episode_id"] for h in beliefs[0]["history"]} == {None}
+    assert beliefs[0]["confidence"] == 1 / 3 and beliefs[0]["history"][0]["confidence"] == 0.1 + 0.2
+    assert tasks[-1]["title"] == "Call Zoë\\" and tasks[-1]["events"] == []
+    details = [e["detail"] for task in tasks for e in task["events"]]
+    assert {"a": [1, 2.5e-7, None]} in details and "NaN" in details
     first, second = in_pg["episodes"][:2]
     assert (first["draft_total_score"], first["final_score"]) == (1 / 3, None)
     assert second["occurred_at"] == "2023-05-08T13:56:00.000000"

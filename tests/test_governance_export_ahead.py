@@ -14,7 +14,7 @@ from sqlalchemy import Connection, event, text
 
 from memwarden.agent import Agent
 from memwarden.clock import utcnow
-from memwarden.governance import export_ahead
+from memwarden.governance import export_ahead, export_postgres
 from memwarden.governance.export import write_export
 from memwarden.settings import Settings
 from memwarden.store import Store
@@ -35,15 +35,29 @@ def _session(agent: Agent) -> None:
 
 
 @contextmanager
-def _connections_by_table(store: Store) -> Iterator[dict[str, set[int]]]:
-    """Which connections (by id of the driver connection) read each table."""
+def _connections_by_table(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, set[int]]]:
+    """Which connections (by id of the driver connection) read each table: SQLAlchemy's
+    statements, and the server-rendered pages (on the driver's cursor, which SQLAlchemy's
+    events do not see; the real ``pages`` runs, observed)."""
     seen: dict[str, set[int]] = {}
 
-    def record(conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
+    def note(conn: Connection, statement: str) -> None:
         for table in ("episodes", "semantic_beliefs", "tasks", "risk_log", "governance_log"):
             if f"FROM {table} " in statement:
                 seen.setdefault(table, set()).add(id(conn.connection.dbapi_connection))
 
+    def record(conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        note(conn, statement)
+
+    real_pages = export_postgres.pages
+
+    def pages(conn: Connection, query: str, *args: Any) -> Iterator[tuple[str | bytes, int]]:
+        note(conn, query)
+        return real_pages(conn, query, *args)
+
+    monkeypatch.setattr(export_postgres, "pages", pages)
     event.listen(store.engine, "before_cursor_execute", record)
     try:
         yield seen
@@ -52,11 +66,11 @@ def _connections_by_table(store: Store) -> Iterator[dict[str, set[int]]]:
 
 
 def test_export_later_sections_read_in_the_exports_snapshot(
-    agent: Agent, store: Store, db: TestDatabase
+    agent: Agent, store: Store, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _session(agent)
     buffer = io.StringIO()
-    with _connections_by_table(store) as seen, store.read() as conn:
+    with _connections_by_table(store, monkeypatch) as seen, store.read() as conn:
         conn.execute(text("SELECT 1"))  # the read's snapshot is taken here
         agent.turn("ana", "Remind me to call Zoë. I love tango.")  # committed after it
         write_export(conn, "ana", buffer, exported_at=utcnow())
@@ -75,13 +89,13 @@ def test_export_later_sections_read_in_the_exports_snapshot(
 
 
 def test_export_with_no_room_in_the_pool_reads_on_its_own_connection(
-    db: TestDatabase, agent: Agent
+    db: TestDatabase, agent: Agent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _session(agent)
     store = Store.open(Settings(db=db.url, pool_size=1, max_overflow=0))
     try:
         buffers = [io.StringIO(), io.StringIO()]
-        with _connections_by_table(store) as seen, store.read() as conn:
+        with _connections_by_table(store, monkeypatch) as seen, store.read() as conn:
             write_export(conn, "ana", buffers[0], exported_at=utcnow())
             main = id(conn.connection.dbapi_connection)
         with store.read() as conn:

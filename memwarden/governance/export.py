@@ -14,9 +14,8 @@ such test before version 16, by the generated ``<column>_is_json`` flags of migr
 0010, or else a strict parse in Python) and as a string when they are not, so a
 malformed row never breaks the document.
 
-Rendering: by SQLite (:mod:`.export_sqlite`, every section), by PostgreSQL
-(:mod:`.export_postgres`, episodes, risk_log and governance_log), the rest in Python
-here.  On PostgreSQL the sections after the episodes are read on a second connection in
+Rendering: by SQLite (:mod:`.export_sqlite`) or PostgreSQL (:mod:`.export_postgres`),
+every section; in Python here (``in_python``, or SQLite before 3.45).  On PostgreSQL the sections after the episodes are read on a second connection in
 the same snapshot while the episodes are written (:mod:`.export_ahead`).
 """
 
@@ -57,9 +56,9 @@ def write_export(
     """Write the user's export document to ``out``: (counts per section, bytes written).
 
     On a UTF-8 SQLite database and SQLite 3.45+, every section is rendered by SQLite
-    (:mod:`.export_sqlite`) when ``out`` takes any character; on PostgreSQL, episodes,
-    risk_log and governance_log by the server (:mod:`.export_postgres`);
-    ``in_python`` renders everything in Python instead."""
+    (:mod:`.export_sqlite`) when ``out`` takes any character; on PostgreSQL, by the
+    server (:mod:`.export_postgres`); ``in_python`` renders everything in Python
+    instead."""
     writer = _Writer(out)
     valid = _json_valid_sql(conn)
     group = max(1, min(page, GROUP_PAGE))
@@ -68,17 +67,17 @@ def write_export(
 
     def section(
         sqlite_query: str,
-        pg_query: str | None,
+        pg_query: str,
         size: int,
         records: Callable[[Connection], Iterator[str]],
     ) -> Callable[[Connection], Iterator[Chunk]]:
-        """A section's chunks on a connection: rendered by the database where it can
-        (PostgreSQL only where ``pg_query`` is given), else by ``records`` in Python."""
+        """A section's chunks on a connection: rendered by the database where it can,
+        else by ``records`` in Python."""
 
         def chunks(c: Connection) -> Iterator[Chunk]:
             if in_sql:
                 return export_sqlite.pages(c, sqlite_query, user_id, size)
-            if in_pg and pg_query is not None:
+            if in_pg:
                 return export_postgres.pages(c, pg_query, user_id, size)
             return _joined(records(c))
 
@@ -96,11 +95,21 @@ def write_export(
         ),
         (
             "beliefs",
-            section(export_sqlite.BELIEFS, None, group, lambda c: _beliefs(c, user_id, group)),
+            section(
+                export_sqlite.BELIEFS,
+                export_postgres.BELIEFS,
+                group,
+                lambda c: _beliefs(c, user_id, group),
+            ),
         ),
         (
             "tasks",
-            section(export_sqlite.TASKS, None, group, lambda c: _tasks(c, user_id, valid, group)),
+            section(
+                export_sqlite.TASKS,
+                export_postgres.TASKS,
+                group,
+                lambda c: _tasks(c, user_id, valid, group),
+            ),
         ),
         (
             "risk_log",

@@ -21,7 +21,17 @@ from sqlalchemy import Connection
 
 from ..errors import StoreError
 from ..store.engine import sqlite_version
-from .records import EPISODE_FIELDS, GOVERNANCE_FIELDS, RISK_FIELDS, Field, Kind
+from .records import (
+    BELIEF_FIELDS,
+    EPISODE_FIELDS,
+    EVENT_FIELDS,
+    GOVERNANCE_FIELDS,
+    HISTORY_FIELDS,
+    RISK_FIELDS,
+    TASK_FIELDS,
+    Field,
+    Kind,
+)
 
 __all__ = ["BELIEFS", "EPISODES", "GOVERNANCE_LOG", "RISK_LOG", "TASKS", "available", "pages"]
 
@@ -120,9 +130,10 @@ def _page_query(table: str, fields: list[tuple[str, str]], *, ids_first: bool = 
     return f"SELECT CAST(group_concat(r, ',') AS BLOB), count(*), max(id) FROM ({rows})"
 
 
-def _from_fields(fields: tuple[Field, ...]) -> list[tuple[str, str]]:
-    """:func:`_record`'s fields for a record of :mod:`.records`."""
-    return [(name, _FRAGMENT[kind](name)) for name, kind in fields]
+def _from_fields(fields: tuple[Field, ...], prefix: str = "") -> list[tuple[str, str]]:
+    """:func:`_record`'s fields for a record of :mod:`.records` (columns named with
+    ``prefix``, a table's or alias's ``name.``)."""
+    return [(name, _FRAGMENT[kind](prefix + name)) for name, kind in fields]
 
 
 _FRAGMENT: dict[Kind, Callable[[str], str]] = {
@@ -155,14 +166,7 @@ B = "semantic_beliefs"
 BELIEFS = _page_query(
     B,
     [
-        ("id", f"{B}.id"),
-        ("key", _value("key")),
-        ("value", _value("value")),
-        ("statement", _value("statement")),
-        ("confidence", _num(f"{B}.confidence")),
-        ("version", _value("version")),
-        ("created_at", _ts("created_at")),
-        ("updated_at", _ts("updated_at")),
+        *_from_fields(BELIEF_FIELDS, f"{B}."),
         (
             "sources",
             "coalesce((SELECT json_group_array(s.episode_id ORDER BY s.episode_id) "
@@ -172,20 +176,7 @@ BELIEFS = _page_query(
         (
             "history",
             _children(
-                "belief_history",
-                "belief_id",
-                B,
-                _record(
-                    [
-                        ("id", "c.id"),
-                        ("ts", _ts("c.ts")),
-                        ("change", _value("c.change")),
-                        ("old_value", _value("c.old_value")),
-                        ("new_value", _value("c.new_value")),
-                        ("confidence", _num("c.confidence")),
-                        ("episode_id", _value("c.episode_id")),
-                    ]
-                ),
+                "belief_history", "belief_id", B, _record(_from_fields(HISTORY_FIELDS, "c."))
             ),
         ),
     ],
@@ -195,28 +186,10 @@ BELIEFS = _page_query(
 TASKS = _page_query(
     "tasks",
     [
-        ("id", "tasks.id"),
-        ("title", _value("title")),
-        ("status", _value("status")),
-        ("created_at", _ts("created_at")),
-        ("updated_at", _ts("updated_at")),
-        ("source_episode_id", _value("source_episode_id")),
+        *_from_fields(TASK_FIELDS, "tasks."),
         (
             "events",
-            _children(
-                "task_events",
-                "task_id",
-                "tasks",
-                _record(
-                    [
-                        ("id", "c.id"),
-                        ("ts", _ts("c.ts")),
-                        ("event", _value("c.event")),
-                        ("episode_id", _value("c.episode_id")),
-                        ("detail", _embed("c.detail")),
-                    ]
-                ),
-            ),
+            _children("task_events", "task_id", "tasks", _record(_from_fields(EVENT_FIELDS, "c."))),
         ),
     ],
     ids_first=True,

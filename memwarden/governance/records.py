@@ -1,15 +1,19 @@
-"""The export's flat records (episodes, risk_log, governance_log) as fields of a kind:
-what the SQL renderers (:mod:`.export_sqlite`, :mod:`.export_postgres`) build from."""
+"""The export's records as fields of a kind: what the SQL renderers (:mod:`.export_sqlite`,
+:mod:`.export_postgres`) build from."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 __all__ = [
+    "BELIEF_FIELDS",
     "EPISODE_FIELDS",
+    "EVENT_FIELDS",
     "GOVERNANCE_FIELDS",
+    "HISTORY_FIELDS",
     "JSON_FLAGS",
     "RISK_FIELDS",
+    "TASK_FIELDS",
     "Field",
     "Kind",
 ]
@@ -50,6 +54,43 @@ GOVERNANCE_FIELDS: tuple[Field, ...] = (
     ("success", "bool"),
     ("error", "text"),
     ("latency_ms", "num"),
+)
+
+# Beliefs and tasks: their own fields; each record also holds its children ("sources"
+# and "history", "events"), which the renderers add.
+BELIEF_FIELDS: tuple[Field, ...] = (
+    ("id", "int"),
+    ("key", "text"),
+    ("value", "text"),
+    ("statement", "text"),
+    ("confidence", "num"),
+    ("version", "int"),
+    ("created_at", "ts"),
+    ("updated_at", "ts"),
+)
+HISTORY_FIELDS: tuple[Field, ...] = (
+    ("id", "int"),
+    ("ts", "ts"),
+    ("change", "text"),
+    ("old_value", "text"),
+    ("new_value", "text"),
+    ("confidence", "num"),
+    ("episode_id", "int"),
+)
+TASK_FIELDS: tuple[Field, ...] = (
+    ("id", "int"),
+    ("title", "text"),
+    ("status", "text"),
+    ("created_at", "ts"),
+    ("updated_at", "ts"),
+    ("source_episode_id", "int"),
+)
+EVENT_FIELDS: tuple[Field, ...] = (
+    ("id", "int"),
+    ("ts", "ts"),
+    ("event", "text"),
+    ("episode_id", "int"),
+    ("detail", "json"),
 )
 
 #: PostgreSQL: table -> the generated ``<column>_is_json`` flags (migration 0010) of its
