@@ -14,7 +14,7 @@ from memwarden.agent import Agent
 from memwarden.cli import app
 from memwarden.clock import utcnow
 from memwarden.governance import DISABLED_MESSAGE, Governance
-from memwarden.governance.audit import record
+from memwarden.governance.audit import record, row
 from memwarden.settings import Settings
 from memwarden.store import Store
 
@@ -222,8 +222,7 @@ def test_record_of_a_call_that_changed_nothing_skips_the_flush_wait(
     store: Store, durable: bool, setting: str
 ) -> None:
     with store.write() as conn:
-        record(
-            conn,
+        fields = row(
             user_id="ana",
             command="/trace",
             args=["1"],
@@ -231,14 +230,14 @@ def test_record_of_a_call_that_changed_nothing_skips_the_flush_wait(
             error=None,
             latency_ms=0.25,
             ts=utcnow(),
-            durable=durable,
         )
+        record(conn, fields, durable=durable)
         # In effect until this transaction's commit, which reads it; then reset.
         assert conn.execute(text("SHOW synchronous_commit")).scalar() == setting
     with store.read() as conn:
         assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
-        row = conn.execute(text("SELECT user_id, args, success, error FROM governance_log")).one()
-    assert tuple(row) == ("ana", '["1"]', True, None)
+        stored = conn.execute(text("SELECT user_id, args, success, error FROM governance_log"))
+        assert tuple(stored.one()) == ("ana", '["1"]', True, None)
 
 
 @pytest.mark.engines("postgres")

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from typer.testing import CliRunner
 
 from memwarden.agent import Agent
@@ -170,3 +170,37 @@ def test_trace_failed_leaves_its_pooled_connection_transactional(settings: Setti
         with store.read() as conn:
             rows = conn.execute(text("SELECT user_id, success FROM governance_log")).all()
     assert [tuple(r) for r in rows] == [("ana", False)]  # the failed trace's row only
+
+
+@pytest.mark.engines("postgres")
+def test_trace_reads_and_audits_in_one_statement(agent: Agent, store: Store) -> None:
+    episode = agent.turn("ana", "I live in Berlin.").episode_id
+    assert episode is not None
+    gov = Governance(store, agent.settings)
+    gov.trace("ana", episode)  # warm the pool: a first connection may run its own setup
+    calls: list[list[str]] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        calls[-1].append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        for ident in (episode, episode + 1000):
+            calls.append([])
+            gov.trace("ana", ident)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+
+    found, missing = calls
+    assert len(found) == 1 and "INSERT INTO governance_log" in found[0]  # one round trip
+    assert "INSERT INTO governance_log" in missing[-1]  # the failure's own row
+    with store.read() as conn:
+        rows = conn.execute(
+            text("SELECT success, error, latency_ms FROM governance_log ORDER BY id")
+        ).all()
+    assert [tuple(r[:2]) for r in rows] == [
+        (True, None),
+        (True, None),
+        (False, f"No episode {episode + 1000}."),
+    ]
+    assert all(r[2] > 0 for r in rows)

@@ -8,15 +8,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, text
 
 from ..logs import event, logger
 from ..store.schema import USER, governance_log
 
-__all__ = ["log_call", "record"]
+__all__ = ["AUDITED_READ", "log_call", "record", "row"]
 
 MAX_ERROR_CHARS = 500
 _INSERT = insert(governance_log)  # built once: SQLAlchemy reuses its compiled form
@@ -30,8 +31,7 @@ _INSERT_NOT_FLUSHED = text(
 )
 
 
-def record(
-    conn: Connection,
+def row(
     *,
     user_id: str,
     command: str,
@@ -40,9 +40,21 @@ def record(
     error: str | None,
     latency_ms: float,
     ts: datetime,
-    durable: bool = True,
-) -> None:
-    """Insert the call's ``governance_log`` row (in the caller's transaction).
+) -> dict[str, Any]:
+    """A call's ``governance_log`` row, as bind parameters."""
+    return {
+        "user_id": user_id[:USER],
+        "command": command[:32],
+        "args": json.dumps(list(args), ensure_ascii=False),
+        "success": success,
+        "error": error[:MAX_ERROR_CHARS] if error is not None else None,
+        "latency_ms": round(latency_ms, 3),
+        "ts": ts,
+    }
+
+
+def record(conn: Connection, fields: Mapping[str, Any], *, durable: bool = True) -> None:
+    """Insert a call's ``governance_log`` row (:func:`row`) in the caller's transaction.
 
     ``durable=False`` is for a row that records a call which changed nothing (a read, a
     refusal): on PostgreSQL its commit then does not wait for the WAL to reach the disk
@@ -50,18 +62,22 @@ def record(
     SQLite's ``synchronous = NORMAL`` gives every commit.  A server crash within
     ~3 x ``wal_writer_delay`` of it may lose the row; never a change's."""
     statement = _INSERT if durable or conn.dialect.name != "postgresql" else _INSERT_NOT_FLUSHED
-    conn.execute(
-        statement,
-        {
-            "user_id": user_id[:USER],
-            "command": command[:32],
-            "args": json.dumps(list(args), ensure_ascii=False),
-            "success": success,
-            "error": error[:MAX_ERROR_CHARS] if error is not None else None,
-            "latency_ms": round(latency_ms, 3),
-            "ts": ts,
-        },
-    )
+    conn.execute(statement, dict(fields))
+
+
+#: PostgreSQL: a read's success row inserted by the read's own statement, one round
+#: trip instead of two (``WITH found AS (<the read>), <this> SELECT * FROM found``).
+#: A row only when the read found its row (else the call fails, audited as failures
+#: are); its latency is the client's so far (``:latency_ms``) plus the server's until the
+#: insert, as other calls' rows are written before their commit.  Not flushed, as
+#: :func:`record` with ``durable=False``.
+AUDITED_READ = (
+    "audited AS (INSERT INTO governance_log "
+    "(user_id, command, args, success, error, latency_ms, ts) "
+    "SELECT :user_id, :command, :args, :success, :error, round((:latency_ms + 1000 * "
+    "extract(epoch FROM clock_timestamp() - statement_timestamp()))::numeric, 3), :ts "
+    "FROM found, (SELECT set_config('synchronous_commit', 'off', true)) AS not_flushed)"
+)
 
 
 def log_call(

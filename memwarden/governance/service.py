@@ -36,6 +36,7 @@ from ..settings import Settings
 from ..store import Store, transaction, translate_errors
 from . import args as a
 from .audit import log_call, record
+from .audit import row as audit_row
 from .delete import checkpoint_wal, delete_belief, delete_episode
 from .events import DEFAULT_LIMIT, list_task_events
 from .export import EXPORT_VERSION, write_export
@@ -116,7 +117,40 @@ class _Session:
             self._conn = None
 
 
-Op = Callable[[_Session, str, int | None, Callable[[Connection], None]], tuple[str, Any]]
+class _Audit:
+    """A call's success row: ``audit(conn)`` inserts it in ``conn``'s transaction, or a
+    statement that inserts it itself takes :meth:`row` and then calls :meth:`written`."""
+
+    def __init__(
+        self, session: _Session, user_id: str, command: str, args: list[str], start: float
+    ) -> None:
+        self.session = session
+        self.user_id = user_id
+        self.command = command
+        self.args = args
+        self.start = start
+
+    def row(self) -> dict[str, Any]:
+        return audit_row(
+            user_id=self.user_id,
+            command=self.command,
+            args=self.args,
+            success=True,
+            error=None,
+            latency_ms=_ms(self.start),
+            ts=utcnow(),
+        )
+
+    def __call__(self, conn: Connection) -> None:
+        record(conn, self.row(), durable=a.COMMANDS[self.command].changes)
+        self.written()
+
+    def written(self) -> None:
+        """The row is written, in the call's transaction."""
+        self.session.audited = True
+
+
+Op = Callable[[_Session, str, int | None, _Audit], tuple[str, Any]]
 
 
 class Governance:
@@ -234,20 +268,6 @@ class Governance:
         user_id = _audit_user(raw_user)
         session = _Session(self.store)
 
-        def audit_success(conn: Connection) -> None:
-            record(
-                conn,
-                user_id=user_id,
-                command=command,
-                args=args,
-                success=True,
-                error=None,
-                latency_ms=_ms(start),
-                ts=utcnow(),
-                durable=a.COMMANDS[command].changes,
-            )
-            session.audited = True
-
         try:
             try:
                 user_id = validate_user_id(raw_user)
@@ -256,10 +276,11 @@ class Governance:
                 ident = a.parse_words(command, words)
                 if ident is not None:
                     label = f"{a.COMMANDS[command].prefix}_{ident}"
-                reply, result = op(session, user_id, ident, audit_success)
+                audit = _Audit(session, user_id, command, args, start)
+                reply, result = op(session, user_id, ident, audit)
                 if not session.audited:  # an export: its audit row alone, one statement
                     with session.statements() as conn:
-                        audit_success(conn)
+                        audit(conn)
             except MemwardenError as e:
                 session.audited = False
                 return self._failed(session, user_id, command, args, label, e, start)
@@ -296,8 +317,7 @@ class Governance:
         for attempt in (session, _Session(self.store)):
             try:
                 with attempt.write() as conn:
-                    record(
-                        conn,
+                    failure = audit_row(
                         user_id=user_id,
                         command=command,
                         args=args,
@@ -305,8 +325,8 @@ class Governance:
                         error=message,
                         latency_ms=latency,
                         ts=utcnow(),
-                        durable=False,  # a failed call changed nothing
                     )
+                    record(conn, failure, durable=False)  # a failed call changed nothing
                 break
             except (MemwardenError, SQLAlchemyError) as e:
                 attempt.close()
@@ -420,16 +440,17 @@ class Governance:
         return task_events_reply(report), report
 
     def _trace(
-        self,
-        session: _Session,
-        user_id: str,
-        ident: int | None,
-        audit: Callable[[Connection], None],
+        self, session: _Session, user_id: str, ident: int | None, audit: _Audit
     ) -> tuple[str, DecisionTrace]:
         assert ident is not None
         with session.statements() as conn:
-            trace = build_trace(conn, user_id, ident)
-            audit(conn)
+            if conn.dialect.name == "postgresql":
+                # One round trip: the read's statement inserts the audit row (autocommit).
+                trace = build_trace(conn, user_id, ident, audit_row=audit.row())
+                audit.written()
+            else:
+                trace = build_trace(conn, user_id, ident)
+                audit(conn)
         return trace_text(trace), trace
 
 

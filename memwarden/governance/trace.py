@@ -14,6 +14,7 @@ and the trace shows everything else.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,17 +23,21 @@ from sqlalchemy import Connection, text
 
 from ..errors import NotFound
 from ..logs import logger
+from .audit import AUDITED_READ
 
 __all__ = ["DecisionTrace", "build_trace", "iso"]
 
 # The episode and its (first) risk_log row in one indexed lookup; both scoped to the user.
-_EPISODE = text(
+_EPISODE_SQL = (
     "SELECT e.ts, e.user_input, e.draft, e.reply, e.action, e.draft_total_score, "
     "e.final_score, e.trace, r.id, r.draft_total_score, r.final_score, r.action, r.scores, "
     "r.details FROM episodes AS e LEFT JOIN risk_log AS r "
     "ON r.id = (SELECT MIN(id) FROM risk_log WHERE episode_id = e.id AND user_id = e.user_id) "
     "WHERE e.id = :e AND e.user_id = :u"
 )
+_EPISODE = text(_EPISODE_SQL)
+# PostgreSQL: the same read, and the call's audit row inserted when it finds the episode.
+_EPISODE_AUDITED = text(f"WITH found AS ({_EPISODE_SQL}), {AUDITED_READ} SELECT * FROM found")
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,22 @@ class DecisionTrace:
     warnings: list[str] = field(default_factory=list)
 
 
-def build_trace(conn: Connection, user_id: str, episode_id: int) -> DecisionTrace:
-    """The trace of the user's episode; :class:`NotFound` for an id they do not own."""
-    row = conn.execute(_EPISODE, {"e": episode_id, "u": user_id}).first()
+def build_trace(
+    conn: Connection,
+    user_id: str,
+    episode_id: int,
+    *,
+    audit_row: Mapping[str, Any] | None = None,
+) -> DecisionTrace:
+    """The trace of the user's episode; :class:`NotFound` for an id they do not own.
+
+    ``audit_row`` (PostgreSQL only): the call's success row (:func:`.audit.row`), which
+    the read's statement then inserts when it finds the episode."""
+    params = {"e": episode_id, "u": user_id}
+    if audit_row is None:
+        row = conn.execute(_EPISODE, params).first()
+    else:
+        row = conn.execute(_EPISODE_AUDITED, {**audit_row, **params}).first()
     if row is None:
         raise NotFound(f"No episode {episode_id}.")
     risk_row = row[8:] if row[8] is not None else None
