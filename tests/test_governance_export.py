@@ -479,7 +479,7 @@ def test_export_memory_postgres_and_python_renderers_give_one_document(
     validate_export(in_pg)
 
     assert in_pg == in_python_doc
-    # The server rendered the three flat sections, the rows that are not JSON included:
+    # The server rendered the flat sections, the rows that are not JSON included:
     # none of the Python renderer's queries for them ran (the server's run on the driver's
     # cursor, which SQLAlchemy's events do not see); the Python renderer read the flags.
     flat = ("FROM episodes", "FROM risk_log", "FROM governance_log")

@@ -193,7 +193,7 @@ def test_trace_reads_and_audits_in_one_statement(agent: Agent, store: Store) -> 
 
     found, missing = calls
     assert len(found) == 1 and "INSERT INTO governance_log" in found[0]  # one round trip
-    assert "INSERT INTO governance_log" in missing[-1]  # the failure's own row
+    assert len(missing) == 2 and missing[0] == found[0]  # then the failure's own row
     with store.read() as conn:
         rows = conn.execute(
             text("SELECT success, error, latency_ms FROM governance_log ORDER BY id")

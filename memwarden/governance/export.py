@@ -11,12 +11,14 @@ consistent snapshot and memory stays bounded however many episodes the user has:
 Stored JSON columns (``episodes.trace``, ``risk_log.scores`` ...) are embedded as JSON
 when they are valid (checked by SQLite's C ``json_valid``; on PostgreSQL, which has no
 such test before version 16, by the generated ``<column>_is_json`` flags of migration
-0010, or else a strict parse in Python) and as a string when they are not, so a
-malformed row never breaks the document.
+0010, or by its ``memwarden_is_json()`` for a task event's ``detail``; by a strict parse
+when rendered in Python) and as a string when they are not, so a malformed row never
+breaks the document.
 
 Rendering: by SQLite (:mod:`.export_sqlite`) or PostgreSQL (:mod:`.export_postgres`),
-every section; in Python here (``in_python``, or SQLite before 3.45).  On PostgreSQL the sections after the episodes are read on a second connection in
-the same snapshot while the episodes are written (:mod:`.export_ahead`).
+every section; in Python here (``in_python``, or SQLite before 3.45).  On PostgreSQL the
+sections after the episodes are read on a second connection in the same snapshot while
+the episodes are written (:mod:`.export_ahead`).
 """
 
 from __future__ import annotations

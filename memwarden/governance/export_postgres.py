@@ -154,6 +154,7 @@ def pages(
     last page (a user of exactly 1,000 episodes) then needs no statement that finds
     nothing (0.3 ms a section, measured).  The extra row is read again with the next
     page."""
+    page = max(1, page)
     driver_error = conn.dialect.loaded_dbapi.Error
     driver = conn.connection.dbapi_connection
     cursor = driver.cursor(binary=True)  # type: ignore[union-attr]

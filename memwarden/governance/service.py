@@ -5,9 +5,10 @@ flag, parse the words, run the command on one database connection, and write the
 ``governance_log`` row and the log line, whether it succeeded or not.  On success the
 audit row is written in the command's own write transaction where it has one (deletes,
 task events; trace on SQLite), so a delete is never committed without its audit row.
-On PostgreSQL a trace's read and its audit row are two autocommitted statements, and the
-audit row of a call that changed nothing commits without waiting for the WAL flush
-(:func:`.audit.record`), as every SQLite commit does at ``synchronous = NORMAL``.
+On PostgreSQL a trace's read inserts its audit row itself, one autocommitted statement
+(:data:`.audit.AUDITED_READ`), and the audit row of a call that changed nothing commits
+without waiting for the WAL flush (:func:`.audit.record`), as every SQLite commit does
+at ``synchronous = NORMAL``.
 """
 
 from __future__ import annotations
@@ -87,11 +88,11 @@ class _Session:
 
     @contextmanager
     def statements(self) -> Iterator[Connection]:
-        """Each statement committed on its own, for a one-statement read and its audit
-        row (which need no common snapshot), or an audit row alone.  On PostgreSQL that
-        saves BEGIN and COMMIT, two of four round trips (/trace p50 0.82 -> 0.59 ms with
-        pre-ping off, measured); on SQLite, in-process, it is one write transaction as
-        :meth:`write`."""
+        """Each statement committed on its own: a trace's read, which on PostgreSQL
+        inserts its audit row itself, or an audit row alone.  On PostgreSQL that saves
+        BEGIN and COMMIT round trips (/trace p50 0.82 -> 0.59 ms with pre-ping off,
+        measured, when the read and its audit row were two statements); on SQLite,
+        in-process, it is one write transaction as :meth:`write`."""
         conn = self.connection()
         if conn.dialect.name != "postgresql":
             with self.write() as c:

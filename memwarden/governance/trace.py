@@ -67,8 +67,10 @@ def build_trace(
 ) -> DecisionTrace:
     """The trace of the user's episode; :class:`NotFound` for an id they do not own.
 
-    ``audit_row`` (PostgreSQL only): the call's success row (:func:`.audit.row`), which
-    the read's statement then inserts when it finds the episode."""
+    ``audit_row`` (PostgreSQL, on an autocommitting connection only): the call's success
+    row (:func:`.audit.row`), which the read's statement then inserts when it finds the
+    episode.  The statement turns ``synchronous_commit`` off for its own transaction,
+    which in autocommit is the statement alone."""
     params = {"e": episode_id, "u": user_id}
     if audit_row is None:
         row = conn.execute(_EPISODE, params).first()
