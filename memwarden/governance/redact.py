@@ -8,10 +8,10 @@ sees the user's beliefs, and the value a new fact replaces: "you live in Berlin 
 later episodes of the user that drew on it, or on a belief the delete removed, reverted
 or took a value from, are rewritten: a recalled entry of a deleted memory loses its
 text and is marked ``"deleted": true``, and verbatim copies of the deleted episode's
-text and of the removed values become ``[deleted]`` in the episode's drafts, reply, trace and risk details.  A
-value that the later turn's own input holds ("Is Porto nice?") is that turn's own word,
-not a copy, and stays.  A paraphrase by an external LLM cannot be recognised; see the
-README.
+text and of the removed values become ``[deleted]`` in the episode's drafts, reply,
+trace and risk details.  A value that the later turn's own input holds ("Is Porto
+nice?") is that turn's own word, not a copy, and stays.  A paraphrase by an external
+LLM cannot be recognised; see the README.
 """
 
 from __future__ import annotations
