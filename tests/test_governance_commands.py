@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from memwarden.cli import app
 from memwarden.clock import utcnow
 from memwarden.governance import DISABLED_MESSAGE, Governance
 from memwarden.governance.audit import record, row
+from memwarden.governance.export import write_export
+from memwarden.memory.tasks import list_events
 from memwarden.settings import Settings
 from memwarden.store import Store
 
@@ -66,6 +69,24 @@ def test_task_events_newest_first_and_one_task(agent: Agent) -> None:
     assert one.reply.startswith("Events of task 1, newest first:")
     limited = agent.governance.task_events("ana", limit=1)
     assert limited.result is not None and limited.result.truncated and limited.result.total == 4
+
+
+def test_task_events_detail_nested_too_deep_is_shown_raw(agent: Agent, db: TestDatabase) -> None:
+    agent.turn("ana", "Remind me to call Bob.")
+    deep = "[" * 5000 + "]" * 5000  # JSON, deeper than Python's decoder goes (a hand edit)
+    db.run("UPDATE task_events SET detail = ?", deep)
+
+    result = agent.turn("ana", "/task_events")
+    exported = agent.governance.export_memory("ana", out=io.StringIO())
+    in_python = io.StringIO()
+    with agent.store.read() as conn:
+        (event,) = list_events(conn, "ana")
+        write_export(conn, "ana", in_python, exported_at=utcnow(), in_python=True)
+
+    assert result.ok and result.result["events"][0]["detail"] == {"raw": deep}
+    assert exported.ok and event.detail == {}
+    (task,) = json.loads(in_python.getvalue())["tasks"]
+    assert task["events"][0]["detail"] == deep  # embedded as a string
 
 
 def test_task_events_two_users(agent: Agent) -> None:

@@ -425,3 +425,25 @@ def test_turn_drafted_while_its_belief_is_deleted_is_answered_again(
         for row in db.rows(f"SELECT * FROM {table}"):
             if table != "episodes" or row[0] != 1:  # Ana's own words in turn 1 stay
                 assert "Kowalczyk" not in repr(row), (table, row)
+
+
+def test_delete_episode_later_json_nested_too_deep_is_scrubbed_as_text(
+    agent: Agent, db: TestDatabase
+) -> None:
+    agent.turn("ana", "I moved to Lisbon, by the old harbour.")  # 1
+    agent.turn("ana", "Where do I live?")  # 2: recalls 1
+    assert db.count("episode_recalls", "episode_id = 2") > 0
+    # JSON nested deeper than Python's decoder goes, quoting episode 1 (a hand edit).
+    deep = '{"a": ' * 5000 + '"I moved to Lisbon, by the old harbour."' + "}" * 5000
+    db.run("UPDATE episodes SET trace = ? WHERE id = 2", deep)
+    db.run("UPDATE risk_log SET details = ? WHERE episode_id = 2", deep)
+
+    result = agent.turn("ana", "/delete_episode 1")
+
+    assert result.ok, result.reply
+    assert 2 in result.result["episodes_redacted"]
+    (trace,) = db.rows("SELECT trace FROM episodes WHERE id = 2")[0]
+    (details,) = db.rows("SELECT details FROM risk_log WHERE episode_id = 2")[0]
+    for text_ in (trace, details):
+        assert "by the old harbour" not in text_ and "[deleted]" in text_
+        assert text_.startswith('{"a": {"a": ')  # the rest of it kept

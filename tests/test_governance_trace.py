@@ -86,6 +86,9 @@ def test_trace_recalled_memories_say_why_they_matched(agent: Agent) -> None:
         ("episodes.trace", '{"recalled": 5, "drafts": "x"'),
         ("episodes.trace", '["a list"]'),
         ("episodes.trace", '{"recalled": [3, {"kind": "belief"}], "timings_ms": []}'),
+        # JSON, but nested deeper than Python's decoder goes (a hand-edited row)
+        pytest.param("risk_log.details", "[" * 5000 + "]" * 5000, id="details-too-deep"),
+        pytest.param("episodes.trace", '{"a": ' * 5000 + "1" + "}" * 5000, id="trace-too-deep"),
     ],
 )
 def test_trace_malformed_json_warns_and_shows_the_rest(

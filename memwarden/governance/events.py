@@ -63,6 +63,6 @@ def _detail(raw: Any) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # nested past the decoder's depth too
         return {"raw": str(raw)}
     return value if isinstance(value, dict) else {"value": value}

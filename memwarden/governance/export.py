@@ -420,7 +420,7 @@ def _embed(raw: Any, valid: Any) -> str:
         try:
             json.loads(raw, parse_constant=_not_json)
             valid = True
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the decoder's depth too, as in SQL
             valid = False
     return raw if valid else _s(raw)
 

@@ -69,7 +69,7 @@ class _Redactor:
         """Redact a stored JSON text: structurally if it parses, else as plain text."""
         try:
             return json.dumps(self.walk(json.loads(raw)))
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past what Python's JSON goes too
             out = self.text(raw)
             for literal in [*self.literals, *self.values]:
                 out = out.replace(json.dumps(literal)[1:-1], REDACTED)
@@ -158,7 +158,7 @@ def _redact_trace(
 ) -> str:
     try:
         trace = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past what Python's JSON goes too
         return redactor.raw_json(raw)
     recalled = trace.get("recalled") if isinstance(trace, dict) else None
     if isinstance(recalled, list):
@@ -178,4 +178,7 @@ def _redact_trace(
                 m["text"] = None
                 m["matched"] = []
                 m["deleted"] = True
-    return json.dumps(redactor.walk(trace))
+    try:
+        return json.dumps(redactor.walk(trace))
+    except RecursionError:  # it parsed, but walking it goes deeper than the stack
+        return redactor.raw_json(raw)

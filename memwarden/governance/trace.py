@@ -145,7 +145,7 @@ def _load(raw: Any, where: str, warnings: list[str], *, want: type) -> Any:
         return None
     try:
         value = json.loads(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # nested past the decoder's depth too
         warnings.append(f"{where} is not valid JSON")
         return None
     if not isinstance(value, want):

@@ -52,7 +52,7 @@ def _row(row: Any) -> Episode:
         try:
             loaded = json.loads(row.meta)
             meta = loaded if isinstance(loaded, dict) else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the decoder's depth too
             meta = {}
     return Episode(
         id=row.id,

@@ -126,7 +126,7 @@ def _event(row: Any) -> TaskEvent:
         try:
             loaded = json.loads(row.detail)
             detail = loaded if isinstance(loaded, dict) else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the decoder's depth too
             detail = {}
     return TaskEvent(row.id, row.task_id, row.ts, row.event, row.episode_id, detail)
 

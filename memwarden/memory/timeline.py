@@ -207,7 +207,7 @@ def _meta(raw: str | None) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the decoder's depth too
         return {}
     return value if isinstance(value, dict) else {}
 
