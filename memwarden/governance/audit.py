@@ -21,14 +21,24 @@ __all__ = ["AUDITED_READ", "log_call", "record", "row"]
 
 MAX_ERROR_CHARS = 500
 _INSERT = insert(governance_log)  # built once: SQLAlchemy reuses its compiled form
+
+
 # PostgreSQL: the same row, with synchronous_commit off for the transaction it is in
 # (set_config(..., true) is SET LOCAL; the commit reads it, then it ends with the
 # transaction).  One statement, so it also serves an autocommitted trace.
-_INSERT_NOT_FLUSHED = text(
-    "INSERT INTO governance_log (user_id, command, args, success, error, latency_ms, ts) "
-    "SELECT :user_id, :command, :args, :success, :error, :latency_ms, :ts "
-    "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS not_flushed"
-)
+def _insert_not_flushed(latency_ms: str = ":latency_ms", rows_from: str = "") -> str:
+    """SQL inserting :func:`row`'s fields once per row of ``rows_from`` (once when
+    empty), ``latency_ms`` as given, with ``synchronous_commit`` off."""
+    columns = ("user_id", "command", "args", "success", "error", "latency_ms", "ts")
+    values = ", ".join(latency_ms if c == "latency_ms" else f":{c}" for c in columns)
+    return (
+        f"INSERT INTO governance_log ({', '.join(columns)}) SELECT {values} "
+        f"FROM {rows_from + ', ' if rows_from else ''}"
+        "(SELECT set_config('synchronous_commit', 'off', true)) AS not_flushed"
+    )
+
+
+_INSERT_NOT_FLUSHED = text(_insert_not_flushed())
 
 
 def row(
@@ -71,12 +81,12 @@ def record(conn: Connection, fields: Mapping[str, Any], *, durable: bool = True)
 #: are); its latency is the client's so far (``:latency_ms``) plus the server's until the
 #: insert, as other calls' rows are written before their commit.  Not flushed, as
 #: :func:`record` with ``durable=False``.
-AUDITED_READ = (
-    "audited AS (INSERT INTO governance_log "
-    "(user_id, command, args, success, error, latency_ms, ts) "
-    "SELECT :user_id, :command, :args, :success, :error, round((:latency_ms + 1000 * "
-    "extract(epoch FROM clock_timestamp() - statement_timestamp()))::numeric, 3), :ts "
-    "FROM found, (SELECT set_config('synchronous_commit', 'off', true)) AS not_flushed)"
+AUDITED_READ = "audited AS ({})".format(
+    _insert_not_flushed(
+        "round((:latency_ms + 1000 * extract(epoch FROM clock_timestamp() "
+        "- statement_timestamp()))::numeric, 3)",
+        rows_from="found",
+    )
 )
 
 
