@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         "mapping instead of read() calls (0: off).  Recall reads scattered pages; "
         "mapped, they cost a fifth less (docs/benchmarks.md, ## Turns).",
     )
+    sqlite_memory_stats: bool = Field(
+        default=False,
+        description="SQLite: keep the library's memory statistics, which memwarden does "
+        "not read.  Off (the default), every allocation is cheaper and two connections "
+        "can work at once (store/sqlite_library.py).",
+    )
     busy_timeout_ms: int = Field(
         default=5000,
         ge=0,

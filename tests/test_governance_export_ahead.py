@@ -1,7 +1,8 @@
-"""PostgreSQL: an export's later sections on a second connection, in the export's snapshot."""
+"""An export's later sections on a second connection, in the export's snapshot."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import threading
@@ -14,14 +15,15 @@ from sqlalchemy import Connection, event, text
 
 from memwarden.agent import Agent
 from memwarden.clock import utcnow
-from memwarden.governance import export_ahead, export_postgres
+from memwarden.governance import export_ahead, export_postgres, export_sqlite
 from memwarden.governance.export import write_export
 from memwarden.settings import Settings
 from memwarden.store import Store
+from memwarden.store.engine import sqlite_module
 
 from .engines import TestDatabase
 
-pytestmark = pytest.mark.engines("postgres")
+pytestmark = pytest.mark.engines
 
 
 def _session(agent: Agent) -> None:
@@ -51,13 +53,16 @@ def _connections_by_table(
     def record(conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
         note(conn, statement)
 
-    real_pages = export_postgres.pages
+    for module in (export_postgres, export_sqlite):
+        real = module.pages
 
-    def pages(conn: Connection, query: str, *args: Any) -> Iterator[tuple[str | bytes, int]]:
-        note(conn, query)
-        return real_pages(conn, query, *args)
+        def pages(
+            conn: Connection, query: str, *args: Any, real: Any = real
+        ) -> Iterator[tuple[str | bytes, int]]:
+            note(conn, query)
+            return real(conn, query, *args)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(export_postgres, "pages", pages)
+        monkeypatch.setattr(module, "pages", pages)
     event.listen(store.engine, "before_cursor_execute", record)
     try:
         yield seen
@@ -65,6 +70,7 @@ def _connections_by_table(
         event.remove(store.engine, "before_cursor_execute", record)
 
 
+@pytest.mark.engines("postgres")  # SQLite takes no snapshot at SELECT 1
 def test_export_later_sections_read_in_the_exports_snapshot(
     agent: Agent, store: Store, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -88,6 +94,147 @@ def test_export_later_sections_read_in_the_exports_snapshot(
     assert len(db.rows("SELECT id FROM risk_log WHERE user_id = 'ana'")) == 4
 
 
+def test_export_with_a_commit_during_it_shows_it_in_no_section(
+    agent: Agent, store: Store, db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _session(agent)
+    committed = threading.Event()
+    buffer = io.StringIO()
+    with _connections_by_table(store, monkeypatch) as seen:
+        # A turn commits when the export's connection reads its first episodes, and the
+        # second connection reads nothing before that: both snapshots were taken when
+        # the export began, or the turn shows.
+        for module in (export_postgres, export_sqlite):
+
+            def pages(
+                conn: Connection, query: str, *args: Any, module: Any = module, real: Any = None
+            ) -> Iterator[tuple[str | bytes, int]]:
+                if query == module.EPISODES:
+                    if not committed.is_set():
+                        agent.turn("ana", "Remind me to call Zoë. I love tango.")
+                        committed.set()
+                else:
+                    assert committed.wait(timeout=30), "the episodes were never read"
+                return real(conn, query, *args)  # type: ignore[no-any-return]
+
+            monkeypatch.setattr(
+                module, "pages", functools.partial(pages, real=module.pages, module=module)
+            )
+        with store.read() as conn:
+            write_export(conn, "ana", buffer, exported_at=utcnow(), unread=True)
+            main = id(conn.connection.dbapi_connection)
+    document = json.loads(buffer.getvalue())
+
+    assert committed.is_set()
+    assert seen["risk_log"] and main not in seen["risk_log"]
+    assert main not in seen["semantic_beliefs"] and main not in seen["tasks"]
+    assert len(document["episodes"]) == len(document["risk_log"]) == 3
+    assert [t["title"] for t in document["tasks"]] == ["Renew my passport"]
+    assert not any("tango" in b["value"] for b in document["beliefs"])
+    assert len(db.rows("SELECT id FROM risk_log WHERE user_id = 'ana'")) == 4
+
+
+@pytest.mark.sqlite_only("SQLite's write lock, taken to line the snapshots up")
+def test_export_snapshots_are_taken_while_no_commit_can_land(
+    db: TestDatabase, agent: Agent, store: Store
+) -> None:
+    _session(agent)
+    attempts: list[str] = []
+
+    def try_to_commit(conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        # Right after the export's connection took its snapshot, before the second
+        # connection takes its own: a writer that does not wait must find the lock taken.
+        if statement != export_ahead._SQLITE_FIRST_READ or attempts:
+            return
+        writer = sqlite_module().connect(db.url, timeout=0, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute("ROLLBACK")
+            attempts.append("committed")
+        except sqlite_module().OperationalError as e:
+            attempts.append(str(e))
+        finally:
+            writer.close()
+
+    event.listen(store.engine, "after_cursor_execute", try_to_commit)
+    try:
+        with store.read() as conn:
+            write_export(conn, "ana", io.StringIO(), exported_at=utcnow(), unread=True)
+    finally:
+        event.remove(store.engine, "after_cursor_execute", try_to_commit)
+    assert attempts == ["database is locked"]
+
+
+@pytest.mark.sqlite_only("a SQLite writer's lock, which the export only tries")
+def test_export_with_a_writer_holding_the_lock_reads_on_its_own_connection(
+    db: TestDatabase, agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _session(agent)
+    # A writer that would keep the export waiting ten minutes, were the lock waited for.
+    store = Store.open(Settings(db=db.url, busy_timeout_ms=600_000))
+    buffers = [io.StringIO(), io.StringIO()]
+    done = threading.Event()
+
+    def export() -> None:
+        with store.read() as conn:
+            write_export(conn, "ana", buffers[0], exported_at=utcnow(), unread=True)
+            main.append(id(conn.connection.dbapi_connection))
+        done.set()
+
+    main: list[int] = []
+    try:
+        with _connections_by_table(store, monkeypatch) as seen, db.connect() as writer:
+            writer.execute("BEGIN IMMEDIATE")
+            thread = threading.Thread(target=export)
+            thread.start()
+            thread.join(timeout=60)
+            writer.execute("ROLLBACK")
+            thread.join()
+        with store.read() as conn:
+            write_export(conn, "ana", buffers[1], exported_at=utcnow(), in_python=True)
+    finally:
+        store.close()
+
+    assert done.is_set()
+    assert seen["risk_log"] == seen["semantic_beliefs"] == set(main)
+    one, other = (json.loads(b.getvalue()) for b in buffers)
+    one.pop("exported_at"), other.pop("exported_at")
+    assert one == other
+
+
+@pytest.mark.sqlite_only("on PostgreSQL the snapshot is exported, read or not")
+def test_export_on_a_transaction_that_read_already_reads_on_its_own_connection(
+    agent: Agent, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _session(agent)
+    with _connections_by_table(store, monkeypatch) as seen, store.read() as conn:
+        conn.execute(text("SELECT count(*) FROM episodes"))  # its snapshot is taken
+        write_export(conn, "ana", io.StringIO(), exported_at=utcnow())
+        main = id(conn.connection.dbapi_connection)
+    assert seen["risk_log"] == seen["semantic_beliefs"] == {main}
+
+
+@pytest.mark.sqlite_only("the write lock is tried with SQLite's busy timeout off")
+def test_export_leaves_every_pooled_connection_its_busy_timeout(
+    db: TestDatabase, agent: Agent
+) -> None:
+    _session(agent)
+    store = Store.open(Settings(db=db.url, busy_timeout_ms=4321, pool_size=4, max_overflow=0))
+    try:
+        for _ in range(3):
+            with store.read() as conn:
+                write_export(conn, "ana", io.StringIO(), exported_at=utcnow(), unread=True)
+        connections = [store.engine.connect() for _ in range(4)]
+        try:
+            timeouts = [c.exec_driver_sql("PRAGMA busy_timeout").scalar_one() for c in connections]
+        finally:
+            for c in connections:
+                c.close()
+    finally:
+        store.close()
+    assert timeouts == [4321] * 4
+
+
 def test_export_with_no_room_in_the_pool_reads_on_its_own_connection(
     db: TestDatabase, agent: Agent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,7 +243,7 @@ def test_export_with_no_room_in_the_pool_reads_on_its_own_connection(
     try:
         buffers = [io.StringIO(), io.StringIO()]
         with _connections_by_table(store, monkeypatch) as seen, store.read() as conn:
-            write_export(conn, "ana", buffers[0], exported_at=utcnow())
+            write_export(conn, "ana", buffers[0], exported_at=utcnow(), unread=True)
             main = id(conn.connection.dbapi_connection)
         with store.read() as conn:
             write_export(conn, "ana", buffers[1], exported_at=utcnow(), in_python=True)
@@ -119,7 +266,7 @@ def test_exports_at_once_on_a_small_pool_all_succeed(db: TestDatabase, agent: Ag
         try:
             buffer = io.StringIO()
             with store.read() as conn:
-                write_export(conn, "ana", buffer, exported_at=utcnow(), page=1)
+                write_export(conn, "ana", buffer, exported_at=utcnow(), page=1, unread=True)
             documents.append(json.loads(buffer.getvalue()))
         except BaseException as e:
             errors.append(e)
@@ -157,9 +304,9 @@ def test_export_failing_mid_way_returns_the_second_connection(agent: Agent, stor
     _session(agent)
     for writes in (1, 3, 6):  # in the header, in the episodes, after them
         with pytest.raises(OSError, match="went away"), store.read() as conn:
-            write_export(conn, "ana", _BrokenPipe(writes), exported_at=utcnow())
+            write_export(conn, "ana", _BrokenPipe(writes), exported_at=utcnow(), unread=True)
         assert store.engine.pool.checkedout() == 0, writes  # type: ignore[attr-defined]
-    assert not [t for t in threading.enumerate() if t.name == "memwarden-export-ahead"]
+        assert export_ahead._WORKERS.running() == 0, writes
 
 
 def test_ahead_hands_a_sections_failure_to_the_export(store: Store) -> None:
@@ -171,7 +318,7 @@ def test_ahead_hands_a_sections_failure_to_the_export(store: Store) -> None:
         raise ValueError("a page could not be read")
 
     with store.read() as conn:
-        ahead = export_ahead.start(conn, [fine, failing])
+        ahead = export_ahead.start(conn, [fine, failing], unread=True)
         assert ahead is not None and ahead.ready()
         try:
             assert list(ahead.chunks(0)) == ["in the snapshot"]

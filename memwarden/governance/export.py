@@ -54,13 +54,15 @@ def write_export(
     exported_at: datetime,
     page: int = PAGE,
     in_python: bool = False,
+    unread: bool = False,
 ) -> tuple[dict[str, int], int]:
     """Write the user's export document to ``out``: (counts per section, bytes written).
 
     On a UTF-8 SQLite database and SQLite 3.45+, every section is rendered by SQLite
     (:mod:`.export_sqlite`) when ``out`` takes any character; on PostgreSQL, by the
     server (:mod:`.export_postgres`); ``in_python`` renders everything in Python
-    instead."""
+    instead.  ``unread``: ``conn``'s transaction has read nothing yet, so that on SQLite
+    a second connection can take the same snapshot (:mod:`.export_ahead`)."""
     writer = _Writer(out)
     valid = _json_valid_sql(conn)
     group = max(1, min(page, GROUP_PAGE))
@@ -133,8 +135,12 @@ def write_export(
         ),
     )
     (first, render_first), later = sections[0], sections[1:]
-    # PostgreSQL: the later sections on a second connection while the first is written.
-    ahead = export_ahead.start(conn, [render for _, render in later]) if in_pg else None
+    # The later sections on a second connection while the first is written.
+    ahead = (
+        export_ahead.start(conn, [render for _, render in later], unread=unread)
+        if in_pg or in_sql
+        else None
+    )
     try:
         writer.write(
             f'{{"format":{_s(EXPORT_FORMAT)},"version":{EXPORT_VERSION},'

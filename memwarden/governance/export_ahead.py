@@ -1,34 +1,49 @@
-"""PostgreSQL: an export's later sections read on a second connection, in the same snapshot.
+"""An export's later sections read on a second connection, in the same snapshot.
 
 While the export's connection renders and writes the episodes, a second pooled
 connection renders the sections after them (beliefs, tasks, risk_log, governance_log):
-the server works on both at once, on two cores.  The second connection imports the
-first one's snapshot (``pg_export_snapshot()``, ``SET TRANSACTION SNAPSHOT``, as
-``pg_dump --jobs`` does), so the document is still one consistent snapshot.  Its chunks
-wait in a bounded queue per section, so memory stays bounded however large the user;
-for most users every later section fits, and the second connection goes back to the
-pool before the episodes are written.
+the database works on both at once, on two cores.  The second connection reads in the
+first one's snapshot, so the document is still one consistent snapshot:
+
+- PostgreSQL: it imports the first one's snapshot (``pg_export_snapshot()``, ``SET
+  TRANSACTION SNAPSHOT``, as ``pg_dump --jobs`` does).
+- SQLite has no such import in the library's build.  Instead both connections take their
+  snapshot while a third holds the write lock for a moment (``BEGIN IMMEDIATE``, then
+  ``ROLLBACK``), so that no commit can land between the two: both see the last one.  The
+  lock is only tried, never waited for (a writer at work: the export renders everything
+  on its own connection); and the export's connection must not have read yet in its
+  transaction (``unread``), since its snapshot would then be older.  Two SQLite
+  connections only work at once with the library's memory statistics off
+  (:mod:`memwarden.store.sqlite_library`); else this is no faster, and not used.
+
+Its chunks wait in a bounded queue per section, so memory stays bounded however large
+the user; for most users every later section fits, and the second connection goes back
+to the pool before the episodes are written.
 
 It is an optimisation only, taken when the pool has room to spare: fewer than
 ``pool_size - 1`` connections out (so that concurrent requests are not kept waiting for
-one; a busy pool renders everything on the export's own connection, as SQLite does).
-The connection is checked out by the caller before the thread starts, so the thread
-never waits on the pool.  Measured in docs/benchmarks.md (Scale-out, "Later sections on
-a second connection").
+one; a busy pool renders everything on the export's own connection).  The connections
+are checked out by the caller before the thread starts, so the thread never waits on the
+pool.  Measured in docs/benchmarks.md (Scale-out, "Later sections on a second
+connection"; Governance, "Two connections at once on SQLite").
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
+from contextlib import ExitStack, contextmanager
 from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, exc, text
 from sqlalchemy.pool import QueuePool
 
 from ..store import transaction
+from ..store.sqlite_library import memory_stats_off
 
 __all__ = ["Ahead", "start"]
 
@@ -48,16 +63,32 @@ class _Failed:
 
 
 def start(
-    conn: Connection, sections: Sequence[Callable[[Connection], Iterator[T]]]
+    conn: Connection,
+    sections: Sequence[Callable[[Connection], Iterator[T]]],
+    *,
+    unread: bool = False,
 ) -> Ahead[T] | None:
     """Start rendering ``sections`` (each: a connection -> its chunks) on a second
-    connection in ``conn``'s snapshot; None when the pool has no room to spare.
+    connection in ``conn``'s snapshot; None when that cannot be had (no room in the pool;
+    on SQLite: ``conn`` has read already, a writer holds the lock, the statistics are on).
 
-    ``conn`` must be in a REPEATABLE READ transaction that outlives the returned
-    :class:`Ahead` (the export's read transaction)."""
+    ``conn`` must be in a read transaction that outlives the returned :class:`Ahead`
+    (the export's): REPEATABLE READ on PostgreSQL."""
     pool = conn.engine.pool
     if not isinstance(pool, QueuePool) or pool.checkedout() >= pool.size() - 1:
         return None
+    if _WORKERS.running() >= _WORKERS.size:
+        return None
+    if conn.dialect.name == "postgresql":
+        return _start_postgres(conn, sections)
+    if conn.dialect.name == "sqlite" and unread and memory_stats_off(conn.dialect.loaded_dbapi):
+        return _start_sqlite(conn, sections)
+    return None
+
+
+def _start_postgres(
+    conn: Connection, sections: Sequence[Callable[[Connection], Iterator[T]]]
+) -> Ahead[T] | None:
     snapshot = str(conn.execute(text("SELECT pg_export_snapshot()")).scalar_one())
     if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SET TRANSACTION SNAPSHOT
         return None
@@ -65,7 +96,114 @@ def start(
         own = conn.engine.connect()
     except exc.TimeoutError:  # the pool emptied since the check: no second connection
         return None
-    return Ahead(own, snapshot, sections)
+    return Ahead(own, f"SET TRANSACTION SNAPSHOT '{snapshot}'", sections)
+
+
+# SQLite: a statement that reads the database, so that its transaction takes its snapshot.
+_SQLITE_FIRST_READ = "SELECT 1 FROM sqlite_master LIMIT 1"
+
+
+def _start_sqlite(
+    conn: Connection, sections: Sequence[Callable[[Connection], Iterator[T]]]
+) -> Ahead[T] | None:
+    # Both connections first: never wait for the pool while holding the write lock.
+    try:
+        holder = conn.engine.connect()
+    except exc.TimeoutError:
+        return None
+    try:
+        try:
+            own = conn.engine.connect()
+        except exc.TimeoutError:
+            return None
+        try:
+            with _write_lock(holder) as locked:
+                if locked:
+                    # Both snapshots, while no commit can land: the same one.  The
+                    # thread ends own's transaction when it closes the connection.
+                    conn.exec_driver_sql(_SQLITE_FIRST_READ)
+                    own.begin()
+                    own.exec_driver_sql(_SQLITE_FIRST_READ)
+        except BaseException:
+            own.close()
+            raise
+        if not locked:
+            own.close()
+            return None
+    finally:
+        holder.close()
+    return Ahead(own, None, sections)
+
+
+@contextmanager
+def _write_lock(holder: Connection) -> Iterator[bool]:
+    """SQLite's write lock on ``holder`` if it is free now (no wait), for the block;
+    whether it was taken.  On the driver's cursor: nothing is written."""
+    driver_error = holder.dialect.loaded_dbapi.Error
+    cursor = holder.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        try:
+            (wait_ms,) = cursor.execute("PRAGMA busy_timeout").fetchone()
+            cursor.execute("PRAGMA busy_timeout = 0")
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+        except driver_error:  # busy, or worse: the export finds out on its own connection
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            cursor.execute("ROLLBACK")
+    finally:
+        cursor.close()
+
+
+class _Workers:
+    """The threads that read sections ahead, kept between exports: starting a thread for
+    each export cost ~0.2 ms of its ~4 (1,000 episodes, measured), handing the work to a
+    waiting one a few µs.  Created on first use; :data:`WORKERS` at most at once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._running = 0
+        self._executor: futures.ThreadPoolExecutor | None = None
+        self._pid = 0  # the process the executor's threads run in (a fork has none)
+
+    def running(self) -> int:
+        """How many exports' sections are being read ahead now."""
+        with self._lock:
+            return self._running if self._pid == os.getpid() else 0
+
+    def submit(self, work: Callable[..., None], *args: object) -> futures.Future[None]:
+        """Run ``work(*args)`` on a kept thread (past :data:`WORKERS` at once, when one is
+        free)."""
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked child (server workers)
+                self._executor = futures.ThreadPoolExecutor(
+                    self.size, thread_name_prefix="memwarden-export-ahead"
+                )
+                self._pid, self._running = os.getpid(), 0
+            self._running += 1
+            executor = self._executor
+            assert executor is not None
+        try:
+            future = executor.submit(work, *args)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _: futures.Future[None] | None) -> None:
+        with self._lock:
+            self._running -= 1
+
+
+WORKERS = 8  # sections read ahead at once in a process, at most (each holds a connection)
+_WORKERS = _Workers(WORKERS)
 
 
 class Ahead(Generic[T]):
@@ -75,26 +213,22 @@ class Ahead(Generic[T]):
     def __init__(
         self,
         own: Connection,
-        snapshot: str,
+        enter: str | None,
         sections: Sequence[Callable[[Connection], Iterator[T]]],
     ) -> None:
+        """``enter``: the statement that puts a new transaction of ``own`` in the
+        snapshot; None when ``own`` is in it already (a transaction the thread ends)."""
         self._queues: list[queue.Queue[T | _Done | _Failed]] = [
             queue.Queue(maxsize=DEPTH + 1) for _ in sections
         ]
         self._in_snapshot = False
         self._settled = threading.Event()  # in the snapshot, or failed to be
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(own, snapshot, sections),
-            name="memwarden-export-ahead",
-            daemon=True,
-        )
-        self._thread.start()
+        self._work = _WORKERS.submit(self._run, own, enter, sections)
 
     def ready(self) -> bool:
-        """Whether the thread serves the sections: it imported the snapshot (one round
-        trip; else the caller renders them itself)."""
+        """Whether the thread serves the sections: it is in the snapshot (one statement;
+        else the caller renders them itself)."""
         self._settled.wait()
         return self._in_snapshot
 
@@ -105,7 +239,7 @@ class Ahead(Generic[T]):
             try:
                 item = pending.get(timeout=_POLL_S)
             except queue.Empty:
-                if self._thread.is_alive():
+                if not self._work.done():
                     continue
                 try:  # it may have queued its last items just before it ended
                     item = pending.get_nowait()
@@ -121,21 +255,24 @@ class Ahead(Generic[T]):
         """Stop the thread and wait for it (at most its current statement): its
         connection goes back to the pool."""
         self._stop.set()
-        self._thread.join()
+        futures.wait([self._work])
 
     # -- the thread ---------------------------------------------------------------------
 
     def _run(
         self,
         own: Connection,
-        snapshot: str,
+        enter: str | None,
         sections: Sequence[Callable[[Connection], Iterator[T]]],
     ) -> None:
         index = 0
         try:
-            with own, transaction(own, write=False):
-                # The transaction's first statement: its snapshot is the export's.
-                own.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            with ExitStack() as stack:
+                stack.enter_context(own)  # closing it ends its transaction
+                if enter is not None:
+                    stack.enter_context(transaction(own, write=False))
+                    # The transaction's first statement: its snapshot is the export's.
+                    own.exec_driver_sql(enter)
                 self._in_snapshot = True
                 self._settled.set()
                 for index, section in enumerate(sections):

@@ -354,14 +354,18 @@ class Governance:
             stream = cast(IO[str], out)
             try:
                 with session.read() as conn:
-                    counts, size = write_export(conn, user_id, stream, exported_at=exported_at)
+                    counts, size = write_export(
+                        conn, user_id, stream, exported_at=exported_at, unread=True
+                    )
                 stream.flush()
             except OSError as e:
                 raise InputError(f"cannot write the export: {e.strerror or e}") from e
         else:
             try:
                 with _atomic_file(path) as stream, session.read() as conn:
-                    counts, size = write_export(conn, user_id, stream, exported_at=exported_at)
+                    counts, size = write_export(
+                        conn, user_id, stream, exported_at=exported_at, unread=True
+                    )
             except OSError as e:
                 raise InputError(f"cannot write the export to {path}: {e.strerror or e}") from e
         summary = ExportSummary(

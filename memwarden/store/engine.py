@@ -17,6 +17,7 @@ from sqlalchemy.exc import DisconnectionError
 from ..errors import ConfigError
 from ..settings import Settings
 from . import textindex
+from .sqlite_library import quiet_memory_stats
 
 __all__ = ["LOCK_SPACE", "WRITE", "make_engine", "sqlite_module", "sqlite_version", "transaction"]
 
@@ -116,6 +117,8 @@ def _sqlite_engine(database: str, settings: Settings) -> Engine:
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     kwargs: dict[str, Any] = {"module": sqlite_module()}
+    if not settings.sqlite_memory_stats:
+        quiet_memory_stats(kwargs["module"])
     if database in ("", ":memory:"):
         raise ConfigError("memwarden needs a SQLite file, not an in-memory database")
     # Pooled connections: closing the last connection to a WAL database checkpoints and
