@@ -45,6 +45,7 @@ from memwarden.settings import Settings
 from memwarden.store import Store, textindex
 from memwarden.store.blocks import next_in_block
 from memwarden.store.engine import sqlite_module
+from memwarden.store.sqlite_library import memory_stats_off
 
 from .machine import describe
 
@@ -527,6 +528,8 @@ def main() -> None:
     configure_logging(Settings(db=str(work)), stream=devnull)
     rng = random.Random(5)
     with Governance.open(Settings(db=str(work))) as gov:
+        off = memory_stats_off(sqlite_module())
+        print(f"SQLite memory statistics: {'off' if off else 'on'} (store/sqlite_library.py)")
         run_latencies(gov, work, args.samples, rng, "as shipped", args.users)
 
     out = Path("/tmp/memwarden-bench-gov-export.json")

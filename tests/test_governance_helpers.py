@@ -84,3 +84,26 @@ class FlaggingGate:
         second = Assessment(total=0.0, action=Action.NONE)
         attempt = Attempt(extra, draft, second, "regenerate")
         return GateDecision(Action.REWRITE, first.total, 0.0, draft, first, (attempt,))
+
+
+def test_replace_first_matches_the_regex_alternation_of_the_literals() -> None:
+    import random
+    import re
+
+    from memwarden.governance.redact import replace_first
+
+    rng = random.Random(11)
+    cases = 0
+    for _ in range(3000):
+        value = "".join(rng.choice("ab c") for _ in range(rng.randint(0, 24)))
+        literals = sorted(
+            {"".join(rng.choice("ab c") for _ in range(rng.randint(1, 5))) for _ in range(3)},
+            key=len,
+            reverse=True,
+        )
+        literals = rng.sample(literals, len(literals))  # any order: the first wins a tie
+        expected = re.sub("|".join(map(re.escape, literals)), "[deleted]", value)
+        assert replace_first(value, literals, "[deleted]") == expected, (value, literals)
+        cases += expected != value
+    assert cases > 1000  # most cases replaced something
+    assert replace_first("as is", [], "[deleted]") == "as is"

@@ -34,14 +34,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import NotFound
 from ..memory.facts import statement_for
 from ..memory.references import BELIEF, EPISODE, belief_words, forget_references
-from ..store import lock_user
+from ..store import driver, lock_user
 from ..store.blocks import remember_deleted
 from .redact import redact_later_episodes
 from .results import BeliefRef, CheckpointStatus, TaskRef
 
 __all__ = ["EpisodeDeletion", "checkpoint_wal", "delete_belief", "delete_episode"]
 
-# Every statement, built once (SQLAlchemy caches their compiled form).
+# Every statement, built once, run on the driver's cursor (memwarden/store/driver.py).
 _EPISODE_TEXT = text("SELECT user_input FROM episodes WHERE id = :e AND user_id = :u")
 _DELETE_RISK = text("DELETE FROM risk_log WHERE episode_id = :e")
 _TOUCHED_BELIEFS = text(
@@ -100,34 +100,26 @@ def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDe
     transaction, which this starts by taking the user's write lock); :class:`NotFound`
     for an id the user does not own."""
     lock_user(conn, user_id)
-    row = conn.execute(
-        _EPISODE_TEXT,
-        {"e": episode_id, "u": user_id},
-    ).first()
+    row = driver.first(conn, _EPISODE_TEXT, {"e": episode_id, "u": user_id})
     if row is None:
         raise NotFound(f"No episode {episode_id}.")
     deleted_text = str(row[0])
     done = EpisodeDeletion(episode_id)
     params = {"e": episode_id, "u": user_id}
 
-    done.risk_log_rows = _rowcount(conn.execute(_DELETE_RISK, params))
+    done.risk_log_rows = driver.execute(conn, _DELETE_RISK, params)
     removed_values: set[str] = set()
     lost_values: set[int] = set()  # beliefs that stay but lost a value
-    touched = (
-        conn.execute(
-            _TOUCHED_BELIEFS,
-            params,
-        )
-        .scalars()
-        .all()
-    )
+    touched = [r[0] for r in driver.rows(conn, _TOUCHED_BELIEFS, params)]
     for belief_id in touched:
         _unlink_belief(conn, int(belief_id), episode_id, done, removed_values, lost_values)
 
-    done.tasks_kept = [TaskRef(int(r[0]), str(r[1])) for r in conn.execute(_SOURCED_TASKS, params)]
+    done.tasks_kept = [
+        TaskRef(int(r[0]), str(r[1])) for r in driver.rows(conn, _SOURCED_TASKS, params)
+    ]
     if done.tasks_kept:
-        conn.execute(_UNLINK_TASKS, params)
-    done.task_events_unlinked = _rowcount(conn.execute(_UNLINK_TASK_EVENTS, params))
+        driver.execute(conn, _UNLINK_TASKS, params)
+    done.task_events_unlinked = driver.execute(conn, _UNLINK_TASK_EVENTS, params)
     done.episodes_redacted = redact_later_episodes(
         conn,
         user_id,
@@ -141,7 +133,7 @@ def delete_episode(conn: Connection, user_id: str, episode_id: int) -> EpisodeDe
     )
     forget_references(conn, user_id, EPISODE, [episode_id])
     forget_references(conn, user_id, BELIEF, [b.id for b in done.beliefs_deleted])
-    conn.execute(_DELETE_EPISODE, params)  # its own episode_recalls rows go by cascade
+    driver.execute(conn, _DELETE_EPISODE, params)  # its own episode_recalls rows: cascade
     remember_deleted(conn, user_id, episode_id)  # the user never gets this id again
     return done
 
@@ -154,28 +146,19 @@ def _unlink_belief(
     removed_values: set[str],
     lost_values: set[int],
 ) -> None:
-    belief = conn.execute(_BELIEF, {"b": belief_id}).first()
+    belief = driver.first(conn, _BELIEF, {"b": belief_id})
     if belief is None:  # a dangling link; the cascade below removes it
         return
     key = str(belief[0])
     params = {"b": belief_id, "e": episode_id}
-    removed = (
-        conn.execute(
-            _REMOVED_VALUES,
-            params,
-        )
-        .scalars()
-        .all()
-    )
-    done.belief_history_rows += _rowcount(conn.execute(_DELETE_EPISODE_HISTORY, params))
-    conn.execute(_DELETE_EPISODE_SOURCE, params)
-    other_sources = conn.execute(_COUNT_SOURCES, params).scalar_one()
-    remaining = conn.execute(
-        _HISTORY,
-        params,
-    ).all()
+    removed = [r[0] for r in driver.rows(conn, _REMOVED_VALUES, params)]
+    done.belief_history_rows += driver.execute(conn, _DELETE_EPISODE_HISTORY, params)
+    driver.execute(conn, _DELETE_EPISODE_SOURCE, params)
+    counted = driver.first(conn, _COUNT_SOURCES, params)
+    other_sources = counted[0] if counted is not None else 0
+    remaining = driver.rows(conn, _HISTORY, params)
     if not other_sources and not remaining:
-        conn.execute(_DELETE_BELIEF, params)
+        driver.execute(conn, _DELETE_BELIEF, params)
         done.beliefs_deleted.append(BeliefRef(belief_id, key))
         _removed(key, [*map(str, removed), str(belief[1])], removed_values)
         return
@@ -208,17 +191,15 @@ def _rechain(
         else:
             want = "updated"
         if old_value != previous or change != want:
-            conn.execute(
-                _MEND_HISTORY,
-                {"o": previous, "c": want, "id": entry_id},
-            )
+            driver.execute(conn, _MEND_HISTORY, {"o": previous, "c": want, "id": entry_id})
         previous = str(new_value)
     if not remaining:
         return False
     last = remaining[-1]
     if str(last[3]) == value:
         return False
-    conn.execute(
+    driver.execute(
+        conn,
         _REVERT_BELIEF,
         {
             "v": last[3],
@@ -229,7 +210,7 @@ def _rechain(
             "b": belief_id,
         },
     )
-    conn.execute(_DELETE_BELIEF_VECTOR, {"b": belief_id})
+    driver.execute(conn, _DELETE_BELIEF_VECTOR, {"b": belief_id})
     return True
 
 
@@ -250,17 +231,14 @@ def delete_belief(conn: Connection, user_id: str, belief_id: int) -> BeliefDelet
     transaction, which this starts by taking the user's write lock).  The episodes
     themselves stay, the words their users typed unchanged."""
     lock_user(conn, user_id)
-    row = conn.execute(
-        _OWNED_BELIEF,
-        {"b": belief_id, "u": user_id},
-    ).first()
+    row = driver.first(conn, _OWNED_BELIEF, {"b": belief_id, "u": user_id})
     if row is None:
         raise NotFound(f"No belief {belief_id}.")
     key = str(row[0])
     params = {"b": belief_id}
-    sources = [int(s) for s in conn.execute(_SOURCES, params).scalars()]
+    sources = [int(r[0]) for r in driver.rows(conn, _SOURCES, params)]
     values: set[str] = set()
-    history = conn.execute(_HISTORY_VALUES, params).all()
+    history = driver.rows(conn, _HISTORY_VALUES, params)
     _removed(key, [str(row[1]), *(str(h[0]) for h in history)], values)
     first = min([*sources, *(int(h[1]) for h in history if h[1] is not None)], default=0)
     redacted = redact_later_episodes(
@@ -273,9 +251,9 @@ def delete_belief(conn: Connection, user_id: str, belief_id: int) -> BeliefDelet
         reverted_beliefs=[],
         removed_values=values,
     )
-    history_rows = _rowcount(conn.execute(_DELETE_HISTORY, params))
-    conn.execute(_DELETE_SOURCES, params)
-    conn.execute(_DELETE_BELIEF, params)
+    history_rows = driver.execute(conn, _DELETE_HISTORY, params)
+    driver.execute(conn, _DELETE_SOURCES, params)
+    driver.execute(conn, _DELETE_BELIEF, params)
     forget_references(conn, user_id, BELIEF, [belief_id])
     return BeliefDeletion(belief_id, key, history_rows, sources, redacted)
 
@@ -306,7 +284,3 @@ def checkpoint_wal(conn: Connection) -> CheckpointStatus:
             False, ms, f"a reader held the WAL: {done} of {log_frames} frames checkpointed"
         )
     return CheckpointStatus(True, ms, "WAL checkpointed and truncated")
-
-
-def _rowcount(result: Any) -> int:
-    return max(0, int(result.rowcount))

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, bindparam, delete, insert, text
 
+from ..store import driver
 from ..store.schema import episode_recalls
 from .facts import statement_for
 
@@ -94,12 +95,11 @@ def recalling_episodes(
     if episode is None and not beliefs:
         return []
     if not beliefs:
-        rows = conn.execute(_RECALLING, {"u": user_id, "a": after, "e": episode})
-    else:
-        statement = _RECALLING_BELIEFS if episode is None else _RECALLING_WITH_BELIEFS
-        params = {"u": user_id, "a": after, "e": episode, "b": sorted(beliefs)}
-        rows = conn.execute(statement, params)
-    return [int(i) for i in rows.scalars()]
+        found = driver.rows(conn, _RECALLING, {"u": user_id, "a": after, "e": episode})
+        return [int(r[0]) for r in found]
+    statement = _RECALLING_BELIEFS if episode is None else _RECALLING_WITH_BELIEFS
+    params = {"u": user_id, "a": after, "e": episode, "b": sorted(beliefs)}
+    return [int(i) for i in conn.execute(statement, params).scalars()]
 
 
 # Built once: every delete runs one (building the statement cost as much as running it).

@@ -34,6 +34,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, text
 
+from . import driver
+
 __all__ = ["BLOCK", "next_id", "next_in_block", "remember_deleted", "with_next_id"]
 
 BLOCK = 256  # ids per block; ~70 pages of 4 KiB of episodes
@@ -73,7 +75,7 @@ def remember_deleted(conn: Connection, user_id: str, episode_id: int) -> None:
     """Record that the user's episode ``episode_id`` was deleted, so that the user's next
     episode gets a larger id (SQLite; PostgreSQL's sequences never reuse one)."""
     if conn.dialect.name == "sqlite":
-        conn.execute(_REMEMBER, {"u": user_id, "e": episode_id})
+        driver.execute(conn, _REMEMBER, {"u": user_id, "e": episode_id})
 
 
 # Built once (a fresh upsert construct cost 0.3 ms to compile on every delete).

@@ -1,0 +1,48 @@
+"""Statements on the driver's cursor (memwarden/store/driver.py), on both engines."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import bindparam, text
+
+from memwarden.errors import IntegrityError, StoreError
+from memwarden.store import Store, driver, translate_errors
+
+pytestmark = pytest.mark.engines
+
+_MARK = text("INSERT INTO episode_id_marks (user_id, last_id) VALUES (:u, :e)")
+_MARKS = text(
+    "SELECT user_id, last_id FROM episode_id_marks WHERE user_id = :u OR last_id = :e "
+    "OR user_id = :u ORDER BY user_id"
+)
+
+
+def test_driver_statements_run_in_the_transaction_with_named_parameters(store: Store) -> None:
+    with store.write() as conn:
+        assert driver.execute(conn, _MARK, {"u": "ana", "e": 7, "unused": 1}) == 1
+        driver.execute(conn, _MARK, {"u": "bo", "e": 9})
+        # A name used twice, in any order of the mapping.
+        assert driver.rows(conn, _MARKS, {"e": 9, "u": "ana"}) == [("ana", 7), ("bo", 9)]
+        assert driver.first(conn, _MARKS, {"u": "nobody", "e": -1}) is None
+    with pytest.raises(StoreError), store.write() as conn:
+        driver.execute(conn, _MARK, {"u": "cy", "e": 1})
+        raise StoreError("rolled back")  # the driver's statement goes with the transaction
+    with store.read() as conn:
+        assert driver.rows(conn, _MARKS, {"u": "cy", "e": 1}) == []
+
+
+def test_driver_error_translates_as_sqlalchemys(store: Store) -> None:
+    with store.write() as conn:
+        driver.execute(conn, _MARK, {"u": "ana", "e": 7})
+    with pytest.raises(IntegrityError), translate_errors(), store.write() as conn:
+        driver.execute(conn, _MARK, {"u": "ana", "e": 8})  # user_id is the key
+    with store.read() as conn:
+        assert driver.rows(conn, _MARKS, {"u": "ana", "e": 0}) == [("ana", 7)]
+
+
+def test_driver_refuses_an_expanding_parameter(store: Store) -> None:
+    statement = text("SELECT 1 FROM episode_id_marks WHERE last_id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    with pytest.raises(ValueError, match="expanding"), store.read() as conn:
+        driver.rows(conn, statement, {"ids": [1, 2]})
