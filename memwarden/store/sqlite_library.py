@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import importlib
 import threading
+from functools import cache
 
 __all__ = ["memory_stats_off", "quiet_memory_stats"]
 
@@ -40,7 +41,11 @@ _quieted: set[str] = set()  # the library files configured in this process
 
 def _library(module: object) -> ctypes.CDLL | None:
     """pysqlite3's extension, which holds its own SQLite; None for any other module."""
-    package = str(getattr(module, "__name__", "")).partition(".")[0]
+    return _extension_library(str(getattr(module, "__name__", "")).partition(".")[0])
+
+
+@cache
+def _extension_library(package: str) -> ctypes.CDLL | None:
     if package != "pysqlite3":
         return None
     try:
