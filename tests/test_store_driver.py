@@ -46,3 +46,22 @@ def test_driver_refuses_an_expanding_parameter(store: Store) -> None:
     )
     with pytest.raises(ValueError, match="expanding"), store.read() as conn:
         driver.rows(conn, statement, {"ids": [1, 2]})
+
+
+_ANY_MARK = driver.AnyOf(
+    "SELECT user_id FROM episode_id_marks WHERE last_id {ids} AND user_id <> :not_u "
+    "ORDER BY user_id"
+)
+
+
+def test_driver_any_of_binds_the_ids_as_one_parameter(store: Store) -> None:
+    with store.write() as conn:
+        for user, last in (("ana", 3), ("bo", 5), ("cy", 7)):
+            driver.execute(conn, _MARK, {"u": user, "e": last})
+    with store.read() as conn:
+        assert driver.rows(conn, *_ANY_MARK.bind(conn, {7, 3, 99}, not_u="")) == [
+            ("ana",),
+            ("cy",),
+        ]
+        assert driver.rows(conn, *_ANY_MARK.bind(conn, [5], not_u="bo")) == []
+        assert driver.rows(conn, *_ANY_MARK.bind(conn, [], not_u="")) == []

@@ -21,7 +21,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from ..memory.references import recalling_episodes
 from ..store import driver
@@ -137,13 +137,13 @@ def redact_later_episodes(
     )
     redactors: dict[frozenset[str], _Redactor] = {}
     # In slices: a belief recalled by every turn of a long history makes tens of
-    # thousands of candidates, past the drivers' limit of bound values in one statement.
+    # thousands of candidates, read and rewritten 500 at a time (bounded memory).
     for start in range(0, len(candidates), SLICE):
         ids = candidates[start : start + SLICE]
         by_episode: dict[int, _Redactor] = {}
-        for later_id, said, draft, reply, trace in conn.execute(
-            _LATER, {"u": user_id, "ids": ids}
-        ).all():
+        for later_id, said, draft, reply, trace in driver.rows(
+            conn, *_LATER.bind(conn, ids, u=user_id)
+        ):
             kept = frozenset(v for v in values if not _says(str(said), v))
             if kept not in redactors:
                 redactors[kept] = _Redactor(forms, kept)
@@ -160,7 +160,7 @@ def redact_later_episodes(
                     conn, _UPDATE_EPISODE, {"d": new[0], "r": new[1], "t": new[2], "id": later_id}
                 )
                 changed.append(int(later_id))
-        for risk_id, later_id, details in conn.execute(_RISK, {"ids": ids}).all():
+        for risk_id, later_id, details in driver.rows(conn, *_RISK.bind(conn, ids)):
             new_details = by_episode[int(later_id)].raw_json(str(details))
             if new_details != details:
                 driver.execute(conn, _UPDATE_RISK, {"d": new_details, "id": risk_id})
@@ -170,14 +170,14 @@ def redact_later_episodes(
 
 
 _UPDATE_EPISODE = text("UPDATE episodes SET draft = :d, reply = :r, trace = :t WHERE id = :id")
-_RISK = text(
-    "SELECT id, episode_id, details FROM risk_log WHERE episode_id IN :ids ORDER BY id"
-).bindparams(bindparam("ids", expanding=True))
+_RISK = driver.AnyOf(
+    "SELECT id, episode_id, details FROM risk_log WHERE episode_id {ids} ORDER BY id"
+)
 _UPDATE_RISK = text("UPDATE risk_log SET details = :d WHERE id = :id")
-_LATER = text(
+_LATER = driver.AnyOf(
     "SELECT id, user_input, draft, reply, trace FROM episodes "
-    "WHERE user_id = :u AND id IN :ids ORDER BY id"
-).bindparams(bindparam("ids", expanding=True))
+    "WHERE user_id = :u AND id {ids} ORDER BY id"
+)
 
 
 def _says(said: str, value: str) -> bool:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection, Iterable
 from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, delete, insert, text
+from sqlalchemy import Connection, bindparam, insert, text
 
 from ..store import driver
 from ..store.schema import episode_recalls
@@ -63,10 +63,8 @@ def quoted_beliefs(beliefs: Iterable[tuple[int, str, str]], texts: Iterable[str]
 
 
 _INSERT = insert(episode_recalls)
-_FORGET = delete(episode_recalls).where(
-    episode_recalls.c.user_id == bindparam("u"),
-    episode_recalls.c.kind == bindparam("k"),
-    episode_recalls.c.ref_id.in_(bindparam("ids", expanding=True)),
+_FORGET = driver.AnyOf(
+    "DELETE FROM episode_recalls WHERE user_id = :u AND kind = :k AND ref_id {ids}"
 )
 
 
@@ -151,4 +149,4 @@ _STILL_THERE_PG = text(
 def forget_references(conn: Connection, user_id: str, kind: str, ids: Collection[int]) -> None:
     """Drop the rows that point at deleted memories (their turns were scrubbed)."""
     if ids:
-        conn.execute(_FORGET, {"u": user_id, "k": kind, "ids": sorted(ids)})
+        driver.execute(conn, *_FORGET.bind(conn, ids, u=user_id, k=kind))

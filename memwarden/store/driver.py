@@ -13,14 +13,36 @@ Driver errors are wrapped as SQLAlchemy would wrap them, so that the store's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection, exc, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import TextClause
 
-__all__ = ["execute", "first", "rows"]
+__all__ = ["AnyOf", "execute", "first", "rows"]
+
+
+class AnyOf:
+    """A statement with a list of ids as one parameter, where ``sql`` says ``{ids}``:
+    SQLite's ``IN (SELECT value FROM json_each(:ids))`` with the ids as a JSON array,
+    PostgreSQL's ``= ANY(:ids)`` with them as an array.  Unlike an expanding ``IN`` list
+    its text never changes, so it runs here, compiled once."""
+
+    def __init__(self, sql: str) -> None:
+        self.sqlite = text(sql.format(ids="IN (SELECT value FROM json_each(:ids))"))
+        self.postgresql = text(sql.format(ids="= ANY(:ids)"))
+
+    def bind(
+        self, conn: Connection, ids: Collection[int], **params: Any
+    ) -> tuple[TextClause, dict[str, Any]]:
+        """The dialect's statement and its parameters, ``ids`` among them."""
+        listed = sorted(ids)
+        if conn.dialect.name == "postgresql":
+            return self.postgresql, {**params, "ids": listed}
+        return self.sqlite, {**params, "ids": json.dumps(listed)}
+
 
 _Compiled = tuple[str, tuple[str, ...] | None]  # SQL, and the parameters' order if positional
 _compiled: dict[tuple[str, TextClause], _Compiled] = {}
