@@ -5,9 +5,13 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +24,36 @@ from memwarden.governance.export import write_export
 from memwarden.settings import Settings
 from memwarden.store import Store
 from memwarden.store.engine import sqlite_module
+from memwarden.store.sqlite_library import memory_stats_off
 
 from .engines import TestDatabase
 
 pytestmark = pytest.mark.engines
+
+
+@pytest.fixture(autouse=True)
+def _second_connection_possible(request: pytest.FixtureRequest, engine: str) -> None:
+    """On SQLite a second connection needs the library's memory statistics off: else
+    every test here would pass on the export's connection alone."""
+    if engine == "sqlite":
+        request.getfixturevalue("store")
+        assert memory_stats_off(sqlite_module())
+
+
+@pytest.fixture
+def write_locks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each try of SQLite's write lock took it (the real one runs)."""
+    tries: list[bool] = []
+    real = export_ahead._write_lock
+
+    @contextmanager
+    def spied(holder: Connection) -> Iterator[bool]:
+        with real(holder) as locked:
+            tries.append(locked)
+            yield locked
+
+    monkeypatch.setattr(export_ahead, "_write_lock", spied)
+    return tries
 
 
 def _session(agent: Agent) -> None:
@@ -167,7 +197,7 @@ def test_export_snapshots_are_taken_while_no_commit_can_land(
 
 @pytest.mark.sqlite_only("a SQLite writer's lock, which the export only tries")
 def test_export_with_a_writer_holding_the_lock_reads_on_its_own_connection(
-    db: TestDatabase, agent: Agent, monkeypatch: pytest.MonkeyPatch
+    db: TestDatabase, agent: Agent, monkeypatch: pytest.MonkeyPatch, write_locks: list[bool]
 ) -> None:
     _session(agent)
     # A writer that would keep the export waiting ten minutes, were the lock waited for.
@@ -188,6 +218,7 @@ def test_export_with_a_writer_holding_the_lock_reads_on_its_own_connection(
             thread = threading.Thread(target=export)
             thread.start()
             thread.join(timeout=60)
+            finished_while_locked = done.is_set()
             writer.execute("ROLLBACK")
             thread.join()
         with store.read() as conn:
@@ -195,7 +226,8 @@ def test_export_with_a_writer_holding_the_lock_reads_on_its_own_connection(
     finally:
         store.close()
 
-    assert done.is_set()
+    assert finished_while_locked
+    assert write_locks == [False]  # tried, not waited for
     assert seen["risk_log"] == seen["semantic_beliefs"] == set(main)
     one, other = (json.loads(b.getvalue()) for b in buffers)
     one.pop("exported_at"), other.pop("exported_at")
@@ -216,7 +248,7 @@ def test_export_on_a_transaction_that_read_already_reads_on_its_own_connection(
 
 @pytest.mark.sqlite_only("the write lock is tried with SQLite's busy timeout off")
 def test_export_leaves_every_pooled_connection_its_busy_timeout(
-    db: TestDatabase, agent: Agent
+    db: TestDatabase, agent: Agent, write_locks: list[bool]
 ) -> None:
     _session(agent)
     store = Store.open(Settings(db=db.url, busy_timeout_ms=4321, pool_size=4, max_overflow=0))
@@ -232,6 +264,7 @@ def test_export_leaves_every_pooled_connection_its_busy_timeout(
                 c.close()
     finally:
         store.close()
+    assert write_locks == [True] * 3
     assert timeouts == [4321] * 4
 
 
@@ -329,3 +362,66 @@ def test_ahead_hands_a_sections_failure_to_the_export(store: Store) -> None:
         finally:
             ahead.close()
     assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_export_without_a_thread_for_its_sections_reads_on_its_own_connection(
+    agent: Agent, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _session(agent)
+
+    def no_thread(*_args: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(export_ahead._WORKERS, "submit", no_thread)
+    buffer = io.StringIO()
+    with _connections_by_table(store, monkeypatch) as seen, store.read() as conn:
+        write_export(conn, "ana", buffer, exported_at=utcnow(), unread=True)
+        main = id(conn.connection.dbapi_connection)
+    assert seen["risk_log"] == seen["semantic_beliefs"] == {main}
+    assert json.loads(buffer.getvalue())["counts"]["episodes"] == 3
+    assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+_ABANDONED = """
+import io, sys, threading, time
+from memwarden.agent import Agent
+from memwarden.clock import utcnow
+from memwarden.governance.export import write_export
+from memwarden.settings import Settings
+
+class Stuck(io.StringIO):
+    def __init__(self):
+        super().__init__()
+        self.writes = 0
+    def write(self, s):
+        self.writes += 1
+        if self.writes > 3:
+            threading.Event().wait()  # a client that never reads again
+        return super().write(s)
+
+agent = Agent.open(Settings(db=sys.argv[1]))
+for said in ("My name is Ana.", "I live in Porto.", "Remind me to call Bo."):
+    agent.turn("ana", said)
+
+def export():
+    with agent.store.read() as conn:
+        write_export(conn, "ana", Stuck(), exported_at=utcnow(), page=1, unread=True)
+
+threading.Thread(target=export, daemon=True).start()
+time.sleep(0.5)
+print("leaving")
+"""
+
+
+def test_process_with_an_abandoned_export_exits(db: TestDatabase, tmp_path: Path) -> None:
+    # The export's consumer is gone for good: the thread reading its sections ahead
+    # must not keep the interpreter from exiting (as a joined worker thread would).
+    done = subprocess.run(
+        [sys.executable, "-c", _ABANDONED, db.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MEMWARDEN_LOG_LEVEL": "WARNING"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "leaving"

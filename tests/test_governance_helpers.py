@@ -107,3 +107,25 @@ def test_replace_first_matches_the_regex_alternation_of_the_literals() -> None:
         cases += expected != value
     assert cases > 1000  # most cases replaced something
     assert replace_first("as is", [], "[deleted]") == "as is"
+
+
+def test_replace_first_scans_a_long_value_in_linear_time() -> None:
+    from memwarden.governance.redact import replace_first
+
+    class Scanned(str):
+        """A string that counts the characters its find() calls scan."""
+
+        scanned = 0
+
+        def find(self, sub: str, start: int | None = None, *args: Any) -> int:
+            at = start or 0
+            found = str.find(self, sub, at, *args)
+            Scanned.scanned += (len(self) if found == -1 else found + len(sub)) - at
+            return found
+
+    # Many quotes of one form, and a form that never occurs (as when the deleted text's
+    # spacing differs from how replies quote it).
+    value = Scanned("x said: I live in Porto. " * 4000)
+    out = replace_first(value, ["I  live in Porto.", "I live in Porto."], "[deleted]")
+    assert out == "x said: [deleted] " * 4000
+    assert Scanned.scanned <= 2 * len(value)

@@ -65,3 +65,34 @@ def test_driver_any_of_binds_the_ids_as_one_parameter(store: Store) -> None:
         ]
         assert driver.rows(conn, *_ANY_MARK.bind(conn, [5], not_u="bo")) == []
         assert driver.rows(conn, *_ANY_MARK.bind(conn, [], not_u="")) == []
+
+
+def test_driver_error_while_fetching_translates(store: Store) -> None:
+    # SQLite reads rows as they are fetched: the second row fails after the statement
+    # ran.  (PostgreSQL fails in the statement itself.)
+    bad = (
+        "SELECT json(v) FROM (SELECT '1' AS v UNION ALL SELECT '{bad')"
+        if store.engine.dialect.name == "sqlite"
+        else "SELECT CAST(v AS integer) FROM (VALUES ('1'), ('bad')) AS t (v)"
+    )
+    with pytest.raises(StoreError), translate_errors(), store.read() as conn:
+        driver.rows(conn, text(bad), {})
+
+
+def test_driver_statement_outside_a_transaction_begins_one(store: Store) -> None:
+    with store.engine.connect() as conn:
+        driver.execute(conn, _MARK, {"u": "ana", "e": 7})
+        assert conn.in_transaction()
+        conn.rollback()
+    with store.read() as conn:
+        assert driver.rows(conn, _MARKS, {"u": "ana", "e": 7}) == []
+
+
+@pytest.mark.engines("postgres")
+def test_driver_lost_connection_is_invalidated(store: Store) -> None:
+    with store.engine.connect() as conn:
+        with pytest.raises(StoreError), translate_errors():
+            driver.first(conn, text("SELECT pg_terminate_backend(pg_backend_pid())"), {})
+        assert conn.invalidated
+    with store.read() as conn:  # the pool hands out a working connection
+        assert driver.first(conn, text("SELECT 1"), {}) == (1,)

@@ -16,9 +16,10 @@ when rendered in Python) and as a string when they are not, so a malformed row n
 breaks the document.
 
 Rendering: by SQLite (:mod:`.export_sqlite`) or PostgreSQL (:mod:`.export_postgres`),
-every section; in Python here (``in_python``, or SQLite before 3.45).  On PostgreSQL the
-sections after the episodes are read on a second connection in the same snapshot while
-the episodes are written (:mod:`.export_ahead`).
+every section; in Python here (``in_python``, or SQLite before 3.45).  The sections
+after the episodes are read on a second connection in the same snapshot while the
+episodes are written, where the pool has room (:mod:`.export_ahead`; on SQLite, for a
+transaction that has not read yet).
 """
 
 from __future__ import annotations

@@ -20,11 +20,11 @@ Its chunks wait in a bounded queue per section, so memory stays bounded however 
 the user; for most users every later section fits, and the second connection goes back
 to the pool before the episodes are written.
 
-It is an optimisation only, taken when the pool has room to spare: fewer than
-``pool_size - 1`` connections out (so that concurrent requests are not kept waiting for
-one; a busy pool renders everything on the export's own connection).  The connections
-are checked out by the caller before the thread starts, so the thread never waits on the
-pool.  Measured in docs/benchmarks.md (Scale-out, "Later sections on a second
+It is an optimisation only, taken when the pool has room to spare: one connection still
+free after the export took its one more (two on SQLite), so that concurrent requests are
+not kept waiting for one; a busy pool renders everything on the export's own connection.
+The connections are checked out before the thread starts, so the thread never waits on
+the pool.  Measured in docs/benchmarks.md (Scale-out, "Later sections on a second
 connection"; Governance, "Two connections at once on SQLite").
 """
 
@@ -48,6 +48,7 @@ from ..store.sqlite_library import memory_stats_off
 __all__ = ["Ahead", "start"]
 
 T = TypeVar("T")
+_Work = tuple[futures.Future[None], Callable[..., None], tuple[object, ...]]
 DEPTH = 2  # pages a section may hold ready, besides its end marker
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 _POLL_S = 0.05
@@ -73,11 +74,9 @@ def start(
     on SQLite: ``conn`` has read already, a writer holds the lock, the statistics are on).
 
     ``conn`` must be in a read transaction that outlives the returned :class:`Ahead`
-    (the export's): REPEATABLE READ on PostgreSQL."""
-    pool = conn.engine.pool
-    if not isinstance(pool, QueuePool) or pool.checkedout() >= pool.size() - 1:
-        return None
-    if _WORKERS.running() >= _WORKERS.size:
+    (the export's): REPEATABLE READ on PostgreSQL.  ``unread`` is the caller's word that
+    it has not read in it yet (nothing here can tell)."""
+    if not isinstance(conn.engine.pool, QueuePool) or _WORKERS.running() >= _WORKERS.size:
         return None
     if conn.dialect.name == "postgresql":
         return _start_postgres(conn, sections)
@@ -86,17 +85,50 @@ def start(
     return None
 
 
+_BORROWING = threading.Lock()
+
+
+def _borrow(conn: Connection, count: int) -> list[Connection] | None:
+    """``count`` more connections from ``conn``'s pool, if it still has one to spare
+    after them (so that concurrent requests are not kept waiting for one); else None.
+    Checked and taken under one lock: two exports cannot both pass the check and then
+    each wait for the other's last connection."""
+    taken: list[Connection] = []
+    with _BORROWING:
+        if not _room(conn, count):
+            return None
+        try:
+            for _ in range(count):
+                taken.append(conn.engine.connect())
+        except exc.TimeoutError:  # other requests took them meanwhile
+            for borrowed in taken:
+                borrowed.close()
+            return None
+        except BaseException:
+            for borrowed in taken:
+                borrowed.close()
+            raise
+    return taken
+
+
+def _room(conn: Connection, count: int) -> bool:
+    """Whether ``conn``'s pool keeps one connection free after ``count`` more."""
+    pool = conn.engine.pool
+    return bool(pool.checkedout() + count <= pool.size() - 1)  # type: ignore[attr-defined]
+
+
 def _start_postgres(
     conn: Connection, sections: Sequence[Callable[[Connection], Iterator[T]]]
 ) -> Ahead[T] | None:
+    if not _room(conn, 1):  # before the round trip: a busy pool would waste it
+        return None
     snapshot = str(conn.execute(text("SELECT pg_export_snapshot()")).scalar_one())
     if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SET TRANSACTION SNAPSHOT
         return None
-    try:
-        own = conn.engine.connect()
-    except exc.TimeoutError:  # the pool emptied since the check: no second connection
+    borrowed = _borrow(conn, 1)
+    if borrowed is None:
         return None
-    return Ahead(own, f"SET TRANSACTION SNAPSHOT '{snapshot}'", sections)
+    return _ahead(borrowed[0], f"SET TRANSACTION SNAPSHOT '{snapshot}'", sections)
 
 
 # SQLite: a statement that reads the database, so that its transaction takes its snapshot.
@@ -107,15 +139,11 @@ def _start_sqlite(
     conn: Connection, sections: Sequence[Callable[[Connection], Iterator[T]]]
 ) -> Ahead[T] | None:
     # Both connections first: never wait for the pool while holding the write lock.
-    try:
-        holder = conn.engine.connect()
-    except exc.TimeoutError:
+    borrowed = _borrow(conn, 2)
+    if borrowed is None:
         return None
+    holder, own = borrowed
     try:
-        try:
-            own = conn.engine.connect()
-        except exc.TimeoutError:
-            return None
         try:
             with _write_lock(holder) as locked:
                 if locked:
@@ -132,7 +160,21 @@ def _start_sqlite(
             return None
     finally:
         holder.close()
-    return Ahead(own, None, sections)
+    return _ahead(own, None, sections)
+
+
+def _ahead(
+    own: Connection, enter: str | None, sections: Sequence[Callable[[Connection], Iterator[T]]]
+) -> Ahead[T] | None:
+    """:class:`Ahead` on ``own``; None (``own`` closed) when no thread can be started."""
+    try:
+        return Ahead(own, enter, sections)
+    except RuntimeError:  # "can't start new thread": the export reads on its own
+        own.close()
+        return None
+    except BaseException:
+        own.close()
+        raise
 
 
 @contextmanager
@@ -163,14 +205,19 @@ def _write_lock(holder: Connection) -> Iterator[bool]:
 class _Workers:
     """The threads that read sections ahead, kept between exports: starting a thread for
     each export cost ~0.2 ms of its ~4 (1,000 episodes, measured), handing the work to a
-    waiting one a few µs.  Created on first use; :data:`WORKERS` at most at once."""
+    waiting one a few µs.  At most ``size`` threads, started on first use (a forked child
+    starts its own).  Daemon threads, unlike ``ThreadPoolExecutor``'s, which the
+    interpreter joins at exit: an export abandoned without :meth:`Ahead.close` (its
+    consumer gone) must not keep a process from exiting."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._lock = threading.Lock()
-        self._running = 0
-        self._executor: futures.ThreadPoolExecutor | None = None
-        self._pid = 0  # the process the executor's threads run in (a fork has none)
+        self._pid = 0  # the process the threads run in
+        self._threads = 0  # started
+        self._idle = 0  # waiting for work, or about to
+        self._running = 0  # submitted and not finished
+        self._work: queue.SimpleQueue[_Work] = queue.SimpleQueue()
 
     def running(self) -> int:
         """How many exports' sections are being read ahead now."""
@@ -178,28 +225,50 @@ class _Workers:
             return self._running if self._pid == os.getpid() else 0
 
     def submit(self, work: Callable[..., None], *args: object) -> futures.Future[None]:
-        """Run ``work(*args)`` on a kept thread (past :data:`WORKERS` at once, when one is
-        free)."""
+        """Run ``work(*args)`` on a kept thread (past ``size`` at once, when one is
+        free); its future is done once ``work`` returned and :meth:`running` counts it
+        no more."""
+        future: futures.Future[None] = futures.Future()
         with self._lock:
-            if self._pid != os.getpid():  # first use, or a forked child (server workers)
-                self._executor = futures.ThreadPoolExecutor(
-                    self.size, thread_name_prefix="memwarden-export-ahead"
-                )
-                self._pid, self._running = os.getpid(), 0
+            if self._pid != os.getpid():  # first use, or a forked child: no thread yet
+                self._pid, self._threads, self._idle, self._running = os.getpid(), 0, 0, 0
+                self._work = queue.SimpleQueue()
+            new = self._idle == 0 and self._threads < self.size
+            if new:
+                self._threads += 1
+            elif self._idle:
+                self._idle -= 1
             self._running += 1
-            executor = self._executor
-            assert executor is not None
-        try:
-            future = executor.submit(work, *args)
-        except BaseException:
-            self._finished(None)
-            raise
-        future.add_done_callback(self._finished)
+            pending = self._work
+        if new:
+            try:
+                threading.Thread(
+                    target=self._serve, args=(pending,), name="memwarden-export-ahead", daemon=True
+                ).start()
+            except BaseException:
+                with self._lock:
+                    self._threads -= 1
+                    self._running -= 1
+                raise
+        pending.put((future, work, args))
         return future
 
-    def _finished(self, _: futures.Future[None] | None) -> None:
-        with self._lock:
-            self._running -= 1
+    def _serve(self, pending: queue.SimpleQueue[_Work]) -> None:
+        while True:
+            future, work, args = pending.get()
+            error: BaseException | None = None
+            if future.set_running_or_notify_cancel():
+                try:
+                    work(*args)
+                except BaseException as e:  # the future carries it
+                    error = e
+            with self._lock:
+                self._running -= 1
+                self._idle += 1
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
 
 
 WORKERS = 8  # sections read ahead at once in a process, at most (each holds a connection)

@@ -92,20 +92,24 @@ class _Redactor:
 def replace_first(value: str, literals: Sequence[str], by: str) -> str:
     """``value`` with each occurrence of ``literals`` replaced by ``by``, as the regex
     alternation of the escaped literals would: scanning left to right, at each place the
-    first literal (in their order) that occurs there."""
+    first literal (in their order) that occurs there.  Each literal's next occurrence is
+    kept and looked for again only once the scan has passed it: linear in ``value``."""
     literals = [literal for literal in literals if literal]  # "" would match everywhere
-    out: list[str] = []
     at = 0
-    while literals:
-        found, length = -1, 0
-        for literal in literals:
-            i = value.find(literal, at)
-            if i != -1 and (found == -1 or i < found):
-                found, length = i, len(literal)
-        if found == -1:
+    following = [value.find(literal) for literal in literals]
+    out: list[str] = []
+    while True:
+        found, chosen = -1, -1
+        for i, position in enumerate(following):
+            if position != -1 and (found == -1 or position < found):
+                found, chosen = position, i
+        if chosen == -1:
             break
         out += [value[at:found], by]
-        at = found + length
+        at = found + len(literals[chosen])
+        for i, position in enumerate(following):
+            if position != -1 and position < at:
+                following[i] = value.find(literals[i], at)
     if not out:
         return value
     out.append(value[at:])

@@ -7,21 +7,25 @@ transaction.  Its parameters go to the driver as given, as SQLAlchemy passes a
 ``text()`` statement's untyped parameters; rows come back as the driver's tuples.  Only
 for ``text()`` without expanding parameters (an ``IN`` list is compiled per call).
 
-Driver errors are wrapped as SQLAlchemy would wrap them, so that the store's
-:func:`memwarden.store.translate_errors` turns them into memwarden's errors.
+Driver errors are wrapped as SQLAlchemy wraps them (a lost connection invalidated, as
+it does), so that the store's :func:`memwarden.store.translate_errors` turns them into
+memwarden's errors; a statement on a connection outside a transaction begins one, as
+SQLAlchemy's own ``execute`` does.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, exc, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import TextClause
 
 __all__ = ["AnyOf", "execute", "first", "rows"]
+
+_T = TypeVar("_T")
 
 
 class AnyOf:
@@ -45,66 +49,77 @@ class AnyOf:
 
 
 _Compiled = tuple[str, tuple[str, ...] | None]  # SQL, and the parameters' order if positional
-_compiled: dict[tuple[str, TextClause], _Compiled] = {}
+_compiled: dict[tuple[str, str, str, TextClause], _Compiled] = {}
 
 
 def _compile(dialect: Dialect, statement: TextClause) -> _Compiled:
-    key = (dialect.name, statement)
+    key = (dialect.name, str(dialect.driver), str(dialect.paramstyle), statement)
     found = _compiled.get(key)
     if found is None:
         compiled = statement.compile(dialect=dialect)
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("an expanding parameter needs SQLAlchemy's execute()")
+        if compiled.escaped_bind_names:
+            raise ValueError("a parameter name SQLAlchemy escapes needs its execute()")
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         found = _compiled[key] = (compiled.string, order)
     return found
 
 
-def _run(conn: Connection, statement: TextClause, params: Mapping[str, Any]) -> Any:
+def _run(
+    conn: Connection,
+    statement: TextClause,
+    params: Mapping[str, Any],
+    result: Callable[[Any], _T],
+) -> _T:
+    """Run ``statement`` in ``conn``'s transaction (begun here if none is, as SQLAlchemy
+    begins one) and return ``result(cursor)``.  A driver error, raised by the statement
+    or while its rows are fetched, is wrapped as SQLAlchemy wraps it; a lost connection
+    is invalidated, as SQLAlchemy does."""
     sql, order = _compile(conn.dialect, statement)
     args: Sequence[Any] | Mapping[str, Any] = (
         params if order is None else tuple(params[name] for name in order)
     )
+    if not conn.in_transaction():
+        conn.begin()
     driver = conn.connection.dbapi_connection
     assert driver is not None
+    driver_error = conn.dialect.loaded_dbapi.Error
     cursor = driver.cursor()
     try:
         cursor.execute(sql, args)
-    except conn.dialect.loaded_dbapi.Error as e:
+        return result(cursor)
+    except driver_error as e:
+        lost = bool(conn.dialect.is_disconnect(e, driver, cursor))
+        wrapped = exc.DBAPIError.instance(
+            sql, args, e, driver_error, connection_invalidated=lost, dialect=conn.dialect
+        )
+        if lost:
+            conn.invalidate(wrapped)
+        raise wrapped from e
+    finally:
         cursor.close()
-        raise exc.DBAPIError.instance(
-            sql, args, e, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-        ) from e
-    return cursor
 
 
 def rows(
     conn: Connection, statement: TextClause, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
     """All rows of ``statement``."""
-    cursor = _run(conn, statement, params)
-    try:
-        return [tuple(r) for r in cursor.fetchall()]
-    finally:
-        cursor.close()
+    return _run(conn, statement, params, lambda c: [tuple(r) for r in c.fetchall()])
 
 
 def first(
     conn: Connection, statement: TextClause, params: Mapping[str, Any]
 ) -> tuple[Any, ...] | None:
     """The first row of ``statement``, or None."""
-    cursor = _run(conn, statement, params)
-    try:
+
+    def one(cursor: Any) -> tuple[Any, ...] | None:
         row = cursor.fetchone()
         return None if row is None else tuple(row)
-    finally:
-        cursor.close()
+
+    return _run(conn, statement, params, one)
 
 
 def execute(conn: Connection, statement: TextClause, params: Mapping[str, Any]) -> int:
     """Run ``statement``; the rows it changed (0 when the driver does not say)."""
-    cursor = _run(conn, statement, params)
-    try:
-        return max(0, int(cursor.rowcount))
-    finally:
-        cursor.close()
+    return _run(conn, statement, params, lambda c: max(0, int(c.rowcount)))

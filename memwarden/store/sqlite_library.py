@@ -14,9 +14,11 @@ the standard ``sqlite3`` module shares with the rest of the process is left alon
 The option can only be set while the library is shut down, and shutting it down with a
 connection open is undefined; the library's own allocation count tells whether any
 connection or statement is open (0 means none), so it is done only when nothing of
-SQLite is in use in the process, before memwarden opens its first connection.  (The count is
-also 0 if other code in the process turned the statistics off first: such code should
-set the setting below.)
+SQLite is in use in the process, before memwarden opens its first connection.  That
+count is only kept while the statistics are on, which is checked first (an allocation
+of its own must show in it).  The check and the change are serialised with memwarden's
+own engines, not with other code opening pysqlite3 connections on another thread at
+that moment.
 ``Settings.sqlite_memory_stats`` (``MEMWARDEN_SQLITE_MEMORY_STATS=1``) leaves the library
 as it is, for a host process that uses pysqlite3 itself and its statistics.
 """
@@ -25,8 +27,10 @@ from __future__ import annotations
 
 import ctypes
 import importlib
+import os
 import threading
 from functools import cache
+from typing import Any
 
 __all__ = ["memory_stats_off", "quiet_memory_stats"]
 
@@ -50,9 +54,38 @@ def _extension_library(package: str) -> ctypes.CDLL | None:
         return None
     try:
         path = importlib.import_module(f"{package}._sqlite3").__file__
-        return ctypes.CDLL(path) if path else None
+        lib = ctypes.CDLL(path) if path else None
     except (ImportError, OSError):
         return None
+    # Its own copy: a pysqlite3 built against the system's shared libsqlite3 would
+    # resolve these functions there, in the library every other module uses too.
+    if lib is None or _defined_in(lib.sqlite3_config) != os.path.realpath(str(path)):
+        return None
+    return lib
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [
+        ("dli_fname", ctypes.c_char_p),
+        ("dli_fbase", ctypes.c_void_p),
+        ("dli_sname", ctypes.c_char_p),
+        ("dli_saddr", ctypes.c_void_p),
+    ]
+
+
+def _defined_in(function: Any) -> str | None:
+    """The file that defines a C function (a ctypes function pointer; ``dladdr``), or
+    None where that is unknown."""
+    for name in (None, "libdl.so.2"):
+        try:
+            dladdr = ctypes.CDLL(name).dladdr
+        except (OSError, AttributeError):
+            continue
+        info = _DlInfo()
+        if dladdr(ctypes.cast(function, ctypes.c_void_p), ctypes.byref(info)) and info.dli_fname:
+            return str(os.path.realpath(info.dli_fname.decode()))
+        return None
+    return None
 
 
 def _status(lib: ctypes.CDLL, op: int) -> int:
@@ -62,10 +95,23 @@ def _status(lib: ctypes.CDLL, op: int) -> int:
     return int(current.value)
 
 
+def _counting(lib: ctypes.CDLL) -> bool:
+    """Whether the library counts allocations: one of its own shows in the count."""
+    lib.sqlite3_malloc.restype = ctypes.c_void_p
+    before = _status(lib, _SQLITE_STATUS_MALLOC_COUNT)
+    block = lib.sqlite3_malloc(64)
+    if not block:  # pragma: no cover - out of memory
+        return True  # unknown: assume counting, and so change nothing while in use
+    try:
+        return _status(lib, _SQLITE_STATUS_MALLOC_COUNT) > before
+    finally:
+        lib.sqlite3_free(ctypes.c_void_p(block))
+
+
 def quiet_memory_stats(module: object) -> bool:
     """Turn SQLite's memory statistics off in ``module``'s library, once per process;
-    whether they are off.  Does nothing (False) for a module other than pysqlite3, or
-    while anything of SQLite is in use in the process."""
+    whether they are off.  Does nothing (False) for a module other than pysqlite3 with
+    its own copy of SQLite, or while anything of SQLite is in use in the process."""
     lib = _library(module)
     if lib is None:
         return False
@@ -73,8 +119,10 @@ def quiet_memory_stats(module: object) -> bool:
     with _lock:
         if key in _quieted:
             return True
-        # No allocation outstanding: no connection, statement or blob is open.  (With
-        # the statistics on, as the library starts, every allocation is counted.)
+        if not _counting(lib):  # off already (another caller, or the library's build)
+            _quieted.add(key)
+            return True
+        # No allocation outstanding: no connection, statement or blob is open.
         if (
             _status(lib, _SQLITE_STATUS_MALLOC_COUNT) != 0
             or _status(lib, _SQLITE_STATUS_MEMORY_USED) != 0
@@ -93,7 +141,7 @@ def quiet_memory_stats(module: object) -> bool:
 
 
 def memory_stats_off(module: object) -> bool:
-    """Whether this process turned the memory statistics of ``module`` (a DB-API module)
-    off."""
+    """Whether the memory statistics of ``module`` (a DB-API module) are known to be off
+    in this process."""
     lib = _library(module)
     return lib is not None and str(lib._name) in _quieted
