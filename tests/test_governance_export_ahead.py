@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
@@ -137,7 +136,11 @@ def test_export_with_a_commit_during_it_shows_it_in_no_section(
         for module in (export_postgres, export_sqlite):
 
             def pages(
-                conn: Connection, query: str, *args: Any, module: Any = module, real: Any = None
+                conn: Connection,
+                query: str,
+                *args: Any,
+                module: Any = module,
+                real: Any = module.pages,
             ) -> Iterator[tuple[str | bytes, int]]:
                 if query == module.EPISODES:
                     if not committed.is_set():
@@ -147,9 +150,7 @@ def test_export_with_a_commit_during_it_shows_it_in_no_section(
                     assert committed.wait(timeout=30), "the episodes were never read"
                 return real(conn, query, *args)  # type: ignore[no-any-return]
 
-            monkeypatch.setattr(
-                module, "pages", functools.partial(pages, real=module.pages, module=module)
-            )
+            monkeypatch.setattr(module, "pages", pages)
         with store.read() as conn:
             write_export(conn, "ana", buffer, exported_at=utcnow(), unread=True)
             main = id(conn.connection.dbapi_connection)

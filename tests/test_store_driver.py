@@ -50,21 +50,23 @@ def test_driver_refuses_an_expanding_parameter(store: Store) -> None:
 
 _ANY_MARK = driver.AnyOf(
     "SELECT user_id FROM episode_id_marks WHERE last_id {ids} AND user_id <> :not_u "
-    "ORDER BY user_id"
+    "AND NOT (last_id {skip}) ORDER BY user_id"
 )
 
 
-def test_driver_any_of_binds_the_ids_as_one_parameter(store: Store) -> None:
+def test_driver_any_of_binds_each_list_as_one_parameter(store: Store) -> None:
     with store.write() as conn:
         for user, last in (("ana", 3), ("bo", 5), ("cy", 7)):
             driver.execute(conn, _MARK, {"u": user, "e": last})
     with store.read() as conn:
-        assert driver.rows(conn, *_ANY_MARK.bind(conn, {7, 3, 99}, not_u="")) == [
-            ("ana",),
-            ("cy",),
-        ]
-        assert driver.rows(conn, *_ANY_MARK.bind(conn, [5], not_u="bo")) == []
-        assert driver.rows(conn, *_ANY_MARK.bind(conn, [], not_u="")) == []
+
+        def users(ids: object, not_u: str, skip: object = ()) -> list[tuple[str, ...]]:
+            return driver.rows(conn, *_ANY_MARK.bind(conn, ids=ids, not_u=not_u, skip=skip))
+
+        assert users({7, 3, 99}, "") == [("ana",), ("cy",)]
+        assert users([5], "bo") == []
+        assert users([], "") == []
+        assert users([3, 5, 7], "", skip=[3, 5]) == [("cy",)]  # two lists in one statement
 
 
 def test_driver_error_while_fetching_translates(store: Store) -> None:

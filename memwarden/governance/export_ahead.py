@@ -144,22 +144,21 @@ def _start_sqlite(
         return None
     holder, own = borrowed
     try:
-        try:
-            with _write_lock(holder) as locked:
-                if locked:
-                    # Both snapshots, while no commit can land: the same one.  The
-                    # thread ends own's transaction when it closes the connection.
-                    conn.exec_driver_sql(_SQLITE_FIRST_READ)
-                    own.begin()
-                    own.exec_driver_sql(_SQLITE_FIRST_READ)
-        except BaseException:
-            own.close()
-            raise
-        if not locked:
-            own.close()
-            return None
+        with _write_lock(holder) as locked:
+            if locked:
+                # Both snapshots, while no commit can land: the same one.  The thread
+                # ends own's transaction when it closes the connection.
+                conn.exec_driver_sql(_SQLITE_FIRST_READ)
+                own.begin()
+                own.exec_driver_sql(_SQLITE_FIRST_READ)
+    except BaseException:
+        own.close()
+        raise
     finally:
         holder.close()
+    if not locked:
+        own.close()
+        return None
     return _ahead(own, None, sections)
 
 
@@ -215,8 +214,7 @@ class _Workers:
         self._lock = threading.Lock()
         self._pid = 0  # the process the threads run in
         self._threads = 0  # started
-        self._idle = 0  # waiting for work, or about to
-        self._running = 0  # submitted and not finished
+        self._running = 0  # submitted and not finished: fewer than threads, one is free
         self._work: queue.SimpleQueue[_Work] = queue.SimpleQueue()
 
     def running(self) -> int:
@@ -231,13 +229,11 @@ class _Workers:
         future: futures.Future[None] = futures.Future()
         with self._lock:
             if self._pid != os.getpid():  # first use, or a forked child: no thread yet
-                self._pid, self._threads, self._idle, self._running = os.getpid(), 0, 0, 0
+                self._pid, self._threads, self._running = os.getpid(), 0, 0
                 self._work = queue.SimpleQueue()
-            new = self._idle == 0 and self._threads < self.size
+            new = self._running >= self._threads and self._threads < self.size
             if new:
                 self._threads += 1
-            elif self._idle:
-                self._idle -= 1
             self._running += 1
             pending = self._work
         if new:
@@ -264,7 +260,6 @@ class _Workers:
                     error = e
             with self._lock:
                 self._running -= 1
-                self._idle += 1
             if error is None:
                 future.set_result(None)
             else:

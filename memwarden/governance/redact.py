@@ -146,7 +146,7 @@ def redact_later_episodes(
         ids = candidates[start : start + SLICE]
         by_episode: dict[int, _Redactor] = {}
         for later_id, said, draft, reply, trace in driver.rows(
-            conn, *_LATER.bind(conn, ids, u=user_id)
+            conn, *_LATER.bind(conn, ids=ids, u=user_id)
         ):
             kept = frozenset(v for v in values if not _says(str(said), v))
             if kept not in redactors:
@@ -164,7 +164,7 @@ def redact_later_episodes(
                     conn, _UPDATE_EPISODE, {"d": new[0], "r": new[1], "t": new[2], "id": later_id}
                 )
                 changed.append(int(later_id))
-        for risk_id, later_id, details in driver.rows(conn, *_RISK.bind(conn, ids)):
+        for risk_id, later_id, details in driver.rows(conn, *_RISK.bind(conn, ids=ids)):
             new_details = by_episode[int(later_id)].raw_json(str(details))
             if new_details != details:
                 driver.execute(conn, _UPDATE_RISK, {"d": new_details, "id": risk_id})

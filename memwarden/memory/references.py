@@ -9,12 +9,11 @@ words in the drafts and the reply (:func:`quoted_beliefs`) and recorded as belie
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterable
 from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, insert, text
+from sqlalchemy import Connection, insert, text
 
 from ..store import driver
 from ..store.schema import episode_recalls
@@ -94,10 +93,10 @@ def recalling_episodes(
         return []
     if not beliefs:
         found = driver.rows(conn, _RECALLING, {"u": user_id, "a": after, "e": episode})
-        return [int(r[0]) for r in found]
-    statement = _RECALLING_BELIEFS if episode is None else _RECALLING_WITH_BELIEFS
-    params = {"u": user_id, "a": after, "e": episode, "b": sorted(beliefs)}
-    return [int(i) for i in conn.execute(statement, params).scalars()]
+    else:
+        statement = _RECALLING_BELIEFS if episode is None else _RECALLING_WITH_BELIEFS
+        found = driver.rows(conn, *statement.bind(conn, u=user_id, a=after, e=episode, b=beliefs))
+    return [int(r[0]) for r in found]
 
 
 # Built once: every delete runs one (building the statement cost as much as running it).
@@ -105,15 +104,15 @@ _RECALLING = text(
     "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u "
     "AND kind = 'episode' AND ref_id = :e AND episode_id > :a ORDER BY episode_id"
 )
-_RECALLING_WITH_BELIEFS = text(
+_RECALLING_WITH_BELIEFS = driver.AnyOf(
     "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u AND episode_id > :a "
-    "AND ((kind = 'episode' AND ref_id = :e) OR (kind = 'belief' AND ref_id IN :b)) "
+    "AND ((kind = 'episode' AND ref_id = :e) OR (kind = 'belief' AND ref_id {b})) "
     "ORDER BY episode_id"
-).bindparams(bindparam("b", expanding=True))
-_RECALLING_BELIEFS = text(
+)
+_RECALLING_BELIEFS = driver.AnyOf(
     "SELECT DISTINCT episode_id FROM episode_recalls WHERE user_id = :u AND episode_id > :a "
-    "AND kind = 'belief' AND ref_id IN :b ORDER BY episode_id"
-).bindparams(bindparam("b", expanding=True))
+    "AND kind = 'belief' AND ref_id {b} ORDER BY episode_id"
+)
 
 
 def still_there(conn: Connection, user_id: str, refs: Iterable[tuple[str, int]]) -> bool:
@@ -121,32 +120,23 @@ def still_there(conn: Connection, user_id: str, refs: Iterable[tuple[str, int]])
     wanted = {kind: sorted({i for k, i in refs if k == kind}) for kind in (EPISODE, BELIEF)}
     if not wanted[EPISODE] and not wanted[BELIEF]:
         return True
-    if conn.dialect.name == "postgresql":
-        params: dict[str, object] = {"e": wanted[EPISODE], "b": wanted[BELIEF]}
-        statement = _STILL_THERE_PG
-    else:
-        params = {"e": json.dumps(wanted[EPISODE]), "b": json.dumps(wanted[BELIEF])}
-        statement = _STILL_THERE
-    found = conn.execute(statement, {"u": user_id, **params}).one()
+    found = driver.first(
+        conn, *_STILL_THERE.bind(conn, u=user_id, e=wanted[EPISODE], b=wanted[BELIEF])
+    )
+    assert found is not None  # two counts: always one row
     return (int(found[0]), int(found[1])) == (len(wanted[EPISODE]), len(wanted[BELIEF]))
 
 
 # The ids as one array parameter, not an expanding IN list: the statement text never
 # changes, so it is compiled (and on PostgreSQL prepared) once (SQLite 0.20 -> 0.09 ms
 # a turn, benchmarks/bench_drawn_on.py).
-_STILL_THERE = text(
-    "SELECT (SELECT COUNT(*) FROM episodes WHERE user_id = :u "
-    "AND id IN (SELECT value FROM json_each(:e))), "
-    "(SELECT COUNT(*) FROM semantic_beliefs WHERE user_id = :u "
-    "AND id IN (SELECT value FROM json_each(:b)))"
-)
-_STILL_THERE_PG = text(
-    "SELECT (SELECT COUNT(*) FROM episodes WHERE user_id = :u AND id = ANY(:e)), "
-    "(SELECT COUNT(*) FROM semantic_beliefs WHERE user_id = :u AND id = ANY(:b))"
+_STILL_THERE = driver.AnyOf(
+    "SELECT (SELECT COUNT(*) FROM episodes WHERE user_id = :u AND id {e}), "
+    "(SELECT COUNT(*) FROM semantic_beliefs WHERE user_id = :u AND id {b})"
 )
 
 
 def forget_references(conn: Connection, user_id: str, kind: str, ids: Collection[int]) -> None:
     """Drop the rows that point at deleted memories (their turns were scrubbed)."""
     if ids:
-        driver.execute(conn, *_FORGET.bind(conn, ids, u=user_id, k=kind))
+        driver.execute(conn, *_FORGET.bind(conn, ids=ids, u=user_id, k=kind))

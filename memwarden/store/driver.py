@@ -16,7 +16,8 @@ SQLAlchemy's own ``execute`` does.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from string import Formatter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, exc, text
@@ -29,23 +30,26 @@ _T = TypeVar("_T")
 
 
 class AnyOf:
-    """A statement with a list of ids as one parameter, where ``sql`` says ``{ids}``:
-    SQLite's ``IN (SELECT value FROM json_each(:ids))`` with the ids as a JSON array,
-    PostgreSQL's ``= ANY(:ids)`` with them as an array.  Unlike an expanding ``IN`` list
+    """A statement with lists of ids, each one parameter, where ``sql`` says ``{name}``:
+    SQLite's ``IN (SELECT value FROM json_each(:name))`` with the ids as a JSON array,
+    PostgreSQL's ``= ANY(:name)`` with them as an array.  Unlike an expanding ``IN`` list
     its text never changes, so it runs here, compiled once."""
 
     def __init__(self, sql: str) -> None:
-        self.sqlite = text(sql.format(ids="IN (SELECT value FROM json_each(:ids))"))
-        self.postgresql = text(sql.format(ids="= ANY(:ids)"))
+        self.lists = tuple(dict.fromkeys(f for _, f, _, _ in Formatter().parse(sql) if f))
+        self.sqlite = text(
+            sql.format(**{n: f"IN (SELECT value FROM json_each(:{n}))" for n in self.lists})
+        )
+        self.postgresql = text(sql.format(**{n: f"= ANY(:{n})" for n in self.lists}))
 
-    def bind(
-        self, conn: Connection, ids: Collection[int], **params: Any
-    ) -> tuple[TextClause, dict[str, Any]]:
-        """The dialect's statement and its parameters, ``ids`` among them."""
-        listed = sorted(ids)
-        if conn.dialect.name == "postgresql":
-            return self.postgresql, {**params, "ids": listed}
-        return self.sqlite, {**params, "ids": json.dumps(listed)}
+    def bind(self, conn: Connection, **params: Any) -> tuple[TextClause, dict[str, Any]]:
+        """The dialect's statement and its parameters, the lists among them (any
+        collections of ids)."""
+        on_postgres = conn.dialect.name == "postgresql"
+        for name in self.lists:
+            listed = sorted(params[name])
+            params[name] = listed if on_postgres else json.dumps(listed)
+        return (self.postgresql if on_postgres else self.sqlite), params
 
 
 _Compiled = tuple[str, tuple[str, ...] | None]  # SQL, and the parameters' order if positional
