@@ -59,6 +59,23 @@ def test_turn_after_deleting_the_newest_never_gets_its_id(agent: Agent, db: Test
     assert not retried.ok and db.rows("SELECT id FROM episodes WHERE id = ?", again)
 
 
+@pytest.mark.sqlite_only("PostgreSQL's sequences never hand an id out twice")
+def test_delete_marks_only_the_users_newest_episode(agent: Agent, db: TestDatabase) -> None:
+    ids = [agent.turn("ana", f"the museum opens at {k}").episode_id for k in range(4)]
+    assert None not in ids
+
+    assert agent.governance.delete_episode("ana", ids[1]).ok  # older than ids[2], ids[3]
+    assert db.rows("SELECT last_id FROM episode_id_marks") == []
+    assert agent.governance.delete_episode("ana", ids[3]).ok  # her newest
+    assert db.rows("SELECT last_id FROM episode_id_marks") == [(ids[3],)]
+    assert agent.governance.delete_episode("ana", ids[2]).ok  # newest left, below the mark
+    assert agent.governance.delete_episode("ana", ids[0]).ok
+    assert db.rows("SELECT last_id FROM episode_id_marks") == [(ids[3],)]  # never lowered
+
+    again = agent.turn("ana", "the museum moved").episode_id
+    assert again == ids[3] + 1  # above every id she ever had
+
+
 @pytest.mark.sqlite_only("ids written before blocks are SQLite's rowids, interleaved by user")
 def test_turns_on_ids_interleaved_before_blocks_never_collide(
     agent: Agent, db: TestDatabase
