@@ -16,6 +16,8 @@ pristine.  It prints the machine, the data size, and p50/p95/p99 of:
   exports of other users (the first one printed);
 - export throughput and peak RSS for the user with 100,000 episodes (fresh process);
 - /delete_episode (random episodes), with the WAL checkpoint's share;
+- with ``--writes-between N``: /delete_episode again, each after N audited /trace calls
+  (a write each), whose WAL frames the delete's checkpoint then copies too;
 - FTS5 alternatives: delete with secure-delete off, then one 'optimize'.
 
 Every call goes through :class:`memwarden.governance.Governance`, audit row included,
@@ -382,6 +384,35 @@ def run_latencies(
     print(f"[{label}]   of which WAL checkpoint    {percentiles(checkpoint_ms)}")
 
 
+def deletes_after_writes(gov: Governance, path: Path, writes: int, rng: random.Random) -> None:
+    """/delete_episode when other calls wrote since the last checkpoint: ``writes``
+    audited /trace calls before each delete (the measured runs above delete back to
+    back, so each one's checkpoint copies only its own pages)."""
+    users = rng.sample([f"user{u:04d}" for u in range(101, 1000)], 120)
+    traced = [(u, rng.choice(user_episodes(path, u))) for u in users[:60]]
+    delete_ms, checkpoint_ms = [], []
+    for user in users[60:]:
+        episode = rng.choice(user_episodes(path, user))
+        for k in range(writes):
+            assert gov.trace(*traced[k % len(traced)]).ok
+        ms, result = timed(lambda u=user, e=episode: gov.delete_episode(u, e))
+        assert result.ok, result.reply
+        delete_ms.append(ms)
+        checkpoint_ms.append(result.result.checkpoint.ms)
+    label = f"after {writes} writes"
+    print(f"[{label}] /delete_episode      {percentiles(delete_ms)} {cpu()}")
+    print(f"[{label}]   of which WAL checkpoint {percentiles(checkpoint_ms)}")
+
+
+def read_through(path: Path) -> float:
+    """Read ``path`` once (into the OS page cache); the seconds it took."""
+    t0 = time.perf_counter()
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+    return time.perf_counter() - t0
+
+
 def _status_kb(field: str) -> int:
     with open("/proc/self/status", encoding="utf-8") as f:
         for line in f:
@@ -480,6 +511,13 @@ def main() -> None:
     parser.add_argument("--pooled", action="store_true", help="also measure pooled connections")
     parser.add_argument("--skip-alternatives", action="store_true")
     parser.add_argument(
+        "--writes-between",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure deletes each after N audited /trace calls",
+    )
+    parser.add_argument(
         "--child-export", nargs=3, metavar=("DB", "USER", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -502,9 +540,15 @@ def main() -> None:
     # of it (a 0.45 s stall seen in /trace and /export) and the kernel's writeback of it
     # competes with the runs.  A deployment's file is not fresh from a copy.
     os.sync()
+    # Then read it through, right before measuring: the runs measure a server whose file
+    # is in the OS page cache, not the disk.  A copy is not all cached (sendfile), and
+    # some VMs page out cache left idle (this box's DAMON: ~60 s), so that without this
+    # a user's first export read part of its pages from disk (a p95 of 30 ms, measured).
+    warm_s = read_through(work)
 
     print(describe())
     print(f"nproc: {os.cpu_count()}; load average: {os.getloadavg()[0]:.2f}")
+    print(f"page cache: the copy read through once before measuring ({warm_s:.1f} s)")
     conn = sqlite_module().connect(str(work))
     sizes = {
         t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
@@ -531,6 +575,8 @@ def main() -> None:
         off = memory_stats_off(sqlite_module())
         print(f"SQLite memory statistics: {'off' if off else 'on'} (store/sqlite_library.py)")
         run_latencies(gov, work, args.samples, rng, "as shipped", args.users)
+        if args.writes_between > 0:
+            deletes_after_writes(gov, work, args.writes_between, rng)
 
     out = Path("/tmp/memwarden-bench-gov-export.json")
     child = subprocess.run(
