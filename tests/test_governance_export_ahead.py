@@ -171,11 +171,16 @@ def test_export_snapshots_are_taken_while_no_commit_can_land(
 ) -> None:
     _session(agent)
     attempts: list[str] = []
+    first_reads: list[str] = []
 
-    def try_to_commit(conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
-        # Right after the export's connection took its snapshot, before the second
-        # connection takes its own: a writer that does not wait must find the lock taken.
-        if statement != export_ahead._SQLITE_FIRST_READ or attempts:
+    def try_to_commit(statement: str) -> None:
+        # As the second connection's first read starts, the export's connection has
+        # taken its snapshot and the second has not (SQLite calls this before the
+        # statement opens its read): a writer that does not wait must find the lock taken.
+        if statement != str(export_ahead._SQLITE_FIRST_READ):
+            return
+        first_reads.append(statement)
+        if len(first_reads) != 2:
             return
         writer = sqlite_module().connect(db.url, timeout=0, isolation_level=None)
         try:
@@ -187,12 +192,15 @@ def test_export_snapshots_are_taken_while_no_commit_can_land(
         finally:
             writer.close()
 
-    event.listen(store.engine, "after_cursor_execute", try_to_commit)
+    def trace(dbapi_conn: Any, *_: Any) -> None:  # the first reads run on driver cursors
+        dbapi_conn.set_trace_callback(try_to_commit)
+
+    event.listen(store.engine, "checkout", trace)
     try:
         with store.read() as conn:
             write_export(conn, "ana", io.StringIO(), exported_at=utcnow(), unread=True)
     finally:
-        event.remove(store.engine, "after_cursor_execute", try_to_commit)
+        event.remove(store.engine, "checkout", trace)
     assert attempts == ["database is locked"]
 
 

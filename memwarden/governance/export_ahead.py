@@ -42,7 +42,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import Connection, exc, text
 from sqlalchemy.pool import QueuePool
 
-from ..store import transaction
+from ..store import driver, transaction
 from ..store.sqlite_library import memory_stats_off
 
 __all__ = ["Ahead", "start"]
@@ -131,8 +131,10 @@ def _start_postgres(
     return _ahead(borrowed[0], f"SET TRANSACTION SNAPSHOT '{snapshot}'", sections)
 
 
-# SQLite: a statement that reads the database, so that its transaction takes its snapshot.
-_SQLITE_FIRST_READ = "SELECT 1 FROM sqlite_master LIMIT 1"
+# SQLite: a statement that reads the database, so that its transaction takes its
+# snapshot.  On the driver's cursor: SQLAlchemy's execute cost ~40 µs more each, while
+# the write lock is held and before the export starts (0.06-0.16 ms less an export).
+_SQLITE_FIRST_READ = text("SELECT 1 FROM sqlite_master LIMIT 1")
 
 
 def _start_sqlite(
@@ -146,11 +148,10 @@ def _start_sqlite(
     try:
         with _write_lock(holder) as locked:
             if locked:
-                # Both snapshots, while no commit can land: the same one.  The thread
-                # ends own's transaction when it closes the connection.
-                conn.exec_driver_sql(_SQLITE_FIRST_READ)
-                own.begin()
-                own.exec_driver_sql(_SQLITE_FIRST_READ)
+                # Both snapshots, while no commit can land: the same one.  own's
+                # transaction begins here; the thread ends it when it closes own.
+                driver.first(conn, _SQLITE_FIRST_READ, {})
+                driver.first(own, _SQLITE_FIRST_READ, {})
     except BaseException:
         own.close()
         raise
