@@ -49,7 +49,7 @@ from memwarden.store.blocks import next_in_block
 from memwarden.store.engine import sqlite_module
 from memwarden.store.sqlite_library import memory_stats_off
 
-from .machine import describe
+from .machine import describe, steadiness
 
 BIG_USER = "user0000"
 WORDS = (
@@ -574,7 +574,9 @@ def main() -> None:
     with Governance.open(Settings(db=str(work))) as gov:
         off = memory_stats_off(sqlite_module())
         print(f"SQLite memory statistics: {'off' if off else 'on'} (store/sqlite_library.py)")
+        print(f"before: {steadiness()}")
         run_latencies(gov, work, args.samples, rng, "as shipped", args.users)
+        print(f"after:  {steadiness()}")
         if args.writes_between > 0:
             deletes_after_writes(gov, work, args.writes_between, rng)
 

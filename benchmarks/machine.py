@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
+import time
 
 from memwarden.store.engine import sqlite_module
 
@@ -29,4 +31,22 @@ def describe() -> str:
     return (
         f"machine: {cpu}, {os.cpu_count()} cores{mem}; Python {platform.python_version()}; "
         f"SQLite {sqlite_module().sqlite_version}"
+    )
+
+
+def steadiness(runs: int = 300, iterations: int = 20_000) -> str:
+    """How steady the CPU is right now: the same ~1 ms of Python work ``runs`` times,
+    back to back, as p50 / p95 and their ratio (~1.02 on an idle dedicated core; a
+    shared VM's neighbours show as a higher ratio, which the measured p95s share)."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        total = 0
+        for i in range(iterations):
+            total += i
+        samples.append((time.perf_counter() - start) * 1000)
+    q = statistics.quantiles(samples, n=100)
+    return (
+        f"CPU steadiness: a fixed {iterations:,}-step loop p50 {q[49]:.3f} ms, "
+        f"p95 {q[94]:.3f} ms (p95/p50 {q[94] / q[49]:.2f})"
     )
