@@ -9,7 +9,9 @@ trace (3 recalled memories, recorded in ``episode_recalls`` as a turn records th
 a risk_log row, both with ids in per-user blocks as the store hands them out
 (``store/blocks.py``), and every user has beliefs with history and sources, and tasks
 with events.  The measurements run on a copy, so the cache stays
-pristine.  It prints the machine, the data size, and p50/p95/p99 of:
+pristine, read through once first so that the OS page cache holds it.  It prints the
+machine, the data size, the CPU's steadiness before and after (a fixed loop's p50 and
+p95), and p50/p95/p99 of:
 
 - /trace (random episodes of random users);
 - /export_memory for users with 1,000 episodes (to /dev/null), after a warm-up of 4
@@ -21,8 +23,7 @@ pristine.  It prints the machine, the data size, and p50/p95/p99 of:
 - FTS5 alternatives: delete with secure-delete off, then one 'optimize'.
 
 Every call goes through :class:`memwarden.governance.Governance`, audit row included,
-on the store as shipped (a new SQLite connection per call).  ``--pooled`` repeats the
-latency runs with pooled connections, to show what connection setup costs.
+on the store as shipped (its pooled connections).
 """
 
 from __future__ import annotations
@@ -492,15 +493,6 @@ def fts_alternatives(path: Path, samples: int, rng: random.Random, n_users: int)
     conn.close()
 
 
-def pool_connections() -> None:
-    """What-if: pooled connections instead of the store's one-per-call (NullPool)."""
-    from sqlalchemy.pool import QueuePool
-
-    import memwarden.store.engine as engine_module
-
-    engine_module.NullPool = QueuePool  # type: ignore[attr-defined, misc]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--episodes", type=int, default=1_000_000)
@@ -508,7 +500,6 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=100_000, help="episodes of the big user")
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--db", type=Path, default=None)
-    parser.add_argument("--pooled", action="store_true", help="also measure pooled connections")
     parser.add_argument("--skip-alternatives", action="store_true")
     parser.add_argument(
         "--writes-between",
@@ -605,10 +596,6 @@ def main() -> None:
     out.unlink(missing_ok=True)
 
     row_floor(work, max(20, args.samples // 3))
-    if args.pooled:
-        pool_connections()
-        with Governance.open(Settings(db=str(work))) as gov:
-            run_latencies(gov, work, args.samples, rng, "pooled what-if", args.users)
     if not args.skip_alternatives:
         fts_alternatives(work, min(args.samples, 100), rng, args.users)
     for suffix in ("", "-wal", "-shm"):
