@@ -81,14 +81,19 @@ def remember_deleted(conn: Connection, user_id: str, episode_id: int) -> None:
     id a user (or the table) ever had is always a row or a mark.  Most deletes then
     write nothing here (the mark's page and its index page were two of the ~28 pages a
     delete wrote)."""
-    if conn.dialect.name == "sqlite":
-        driver.execute(conn, _REMEMBER, {"u": user_id, "e": episode_id})
+    if conn.dialect.name != "sqlite":
+        return
+    params = {"u": user_id, "e": episode_id}
+    # Two statements: one INSERT ... SELECT ... WHERE NOT EXISTS cost 0.3 ms after the
+    # delete's other writes, the probe and a VALUES insert 0.02 (measured).
+    if driver.first(conn, _NEWER, params) is None:
+        driver.execute(conn, _REMEMBER, params)
 
 
 # Built once (a fresh upsert construct cost 0.3 ms to compile on every delete).
+_NEWER = text("SELECT 1 FROM episodes WHERE user_id = :u AND id > :e LIMIT 1")
 _REMEMBER = text(
-    "INSERT INTO episode_id_marks (user_id, last_id) SELECT :u, :e "
-    "WHERE NOT EXISTS (SELECT 1 FROM episodes WHERE user_id = :u AND id > :e) "
+    "INSERT INTO episode_id_marks (user_id, last_id) VALUES (:u, :e) "
     "ON CONFLICT (user_id) DO UPDATE SET last_id = excluded.last_id "
     "WHERE excluded.last_id > episode_id_marks.last_id"
 )
