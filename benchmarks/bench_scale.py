@@ -48,8 +48,8 @@ from memwarden.settings import Settings
 from memwarden.store import Store
 from memwarden.store.schema import episodes, risk_log, semantic_beliefs, tasks
 
-from .bench_governance import CITIES, WORDS, build
 from .bench_turn import _cpu_busy_s
+from .governance_data import CITIES, WORDS, build
 from .machine import describe
 
 __all__ = ["main"]
