@@ -20,6 +20,7 @@ from pathlib import Path
 from memwarden.gate import GateInput, RiskGate
 
 from .machine import describe
+from .percentiles import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (ROOT / "tests/gate_cases.jsonl", ROOT.parent / "shared/datasets/gate/xstest_dev.jsonl")
@@ -62,11 +63,9 @@ def _inputs() -> tuple[list[GateInput], list[GateInput], list[bool]]:
 
 
 def _percentiles(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return (
-        f"p50 {statistics.median(ordered):.2f} ms  p95 {p95:.2f} ms  "
-        f"max {ordered[-1]:.2f} ms  mean {statistics.fmean(ordered):.2f} ms"
+        f"p50 {percentile(values, 50):.2f} ms  p95 {percentile(values, 95):.2f} ms  "
+        f"max {max(values):.2f} ms  mean {statistics.fmean(values):.2f} ms"
     )
 
 

@@ -46,13 +46,14 @@ from memwarden.store.sqlite_library import memory_stats_off
 
 from .governance_data import BIG_USER, build
 from .machine import describe, steadiness
+from .percentiles import percentile
 
 # -- measuring ------------------------------------------------------------------------------
 
 
 def percentiles(samples: list[float]) -> str:
-    q = statistics.quantiles(samples, n=100)
-    return f"p50 {q[49]:.2f}  p95 {q[94]:.2f}  p99 {q[98]:.2f}  max {max(samples):.2f} ms"
+    p50, p95, p99 = (percentile(samples, q) for q in (50, 95, 99))
+    return f"p50 {p50:.2f}  p95 {p95:.2f}  p99 {p99:.2f}  max {max(samples):.2f} ms"
 
 
 _cpu: list[float] = []  # CPU ms of the calls timed since the last report

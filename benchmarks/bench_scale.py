@@ -51,6 +51,7 @@ from memwarden.store.schema import episodes, risk_log, semantic_beliefs, tasks
 from .bench_turn import _cpu_busy_s
 from .governance_data import CITIES, WORDS, build
 from .machine import describe
+from .percentiles import percentile
 
 __all__ = ["main"]
 
@@ -58,7 +59,7 @@ EXACT_USERS = [f"user{u:04d}" for u in range(1, 101)]  # exactly 1,000 episodes 
 
 
 def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[94]
+    return percentile(values, 95)
 
 
 def sentence(rng: random.Random) -> str:

@@ -29,7 +29,6 @@ import random
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ from memwarden.store.migrate import head_revision
 from memwarden.store.schema import episodes, risk_log
 
 from .machine import describe
+from .percentiles import percentile
 
 TEXTS = [
     "I went to the {a} with my {b} and it was great.",
@@ -337,7 +337,6 @@ def run(
         own_cpu = time.process_time() - own_cpu
     finally:
         stop(proc)
-    qs = statistics.quantiles(latencies, n=100)
     return Result(
         endpoint,
         workers,
@@ -348,9 +347,9 @@ def run(
         errors,
         round(elapsed, 2),
         round(len(latencies) / elapsed, 1),
-        round(qs[49], 2),
-        round(qs[94], 2),
-        round(qs[98], 2),
+        round(percentile(latencies, 50), 2),
+        round(percentile(latencies, 95), 2),
+        round(percentile(latencies, 99), 2),
         round(max(latencies), 2),
         round(server_cpu * 1000 / len(latencies), 2),
         round(own_cpu * 1000 / len(latencies), 2),

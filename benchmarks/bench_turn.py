@@ -38,6 +38,7 @@ from memwarden.store.blocks import next_in_block
 from memwarden.store.schema import episodes, risk_log
 
 from .machine import describe
+from .percentiles import percentile
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "../shared/datasets/locomo/locomo_dev.json"
 
@@ -147,10 +148,6 @@ def _cpu_busy_s() -> float | None:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 def run(
     path: Path,
     texts: list[str],
@@ -199,14 +196,14 @@ def run(
     return {
         "turns_per_s": round(turns / elapsed, 1),
         "latency_ms": {
-            "p50": round(_percentile(latencies, 50), 2),
-            "p95": round(_percentile(latencies, 95), 2),
-            "p99": round(_percentile(latencies, 99), 2),
+            "p50": round(percentile(latencies, 50), 2),
+            "p95": round(percentile(latencies, 95), 2),
+            "p99": round(percentile(latencies, 99), 2),
             "max": round(max(latencies), 2),
         },
         "cpu_ms_per_turn": round(cpu * 1000 / turns, 2),
         "stage_median_ms": {k: round(statistics.median(v), 2) for k, v in stages.items()},
-        "stage_p95_ms": {k: round(_percentile(v, 95), 2) for k, v in stages.items()},
+        "stage_p95_ms": {k: round(percentile(v, 95), 2) for k, v in stages.items()},
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "other_processes_cores": others,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import time
 
 from memwarden.store.engine import sqlite_module
+
+from .percentiles import percentile
 
 
 def describe() -> str:
@@ -45,8 +46,8 @@ def steadiness(runs: int = 300, iterations: int = 20_000) -> str:
         for i in range(iterations):
             total += i
         samples.append((time.perf_counter() - start) * 1000)
-    q = statistics.quantiles(samples, n=100)
+    p50, p95 = percentile(samples, 50), percentile(samples, 95)
     return (
-        f"CPU steadiness: a fixed {iterations:,}-step loop p50 {q[49]:.3f} ms, "
-        f"p95 {q[94]:.3f} ms (p95/p50 {q[94] / q[49]:.2f})"
+        f"CPU steadiness: a fixed {iterations:,}-step loop p50 {p50:.3f} ms, "
+        f"p95 {p95:.3f} ms (p95/p50 {p95 / p50:.2f})"
     )
