@@ -17,6 +17,9 @@ before and after (a fixed loop's p50 and p95), and p50/p95/p99 of:
   (a write each), whose WAL frames the delete's checkpoint then copies too;
 - FTS5 alternatives: delete with secure-delete off, then one 'optimize'.
 
+``--json FILE`` also writes every measured call's milliseconds, so that runs can be
+pooled (:mod:`.pool_governance`).
+
 Every call goes through :class:`memwarden.governance.Governance`, audit row included,
 on the store as shipped (its pooled connections).
 """
@@ -81,9 +84,13 @@ def user_episodes(path: Path, user: str) -> list[int]:
     return ids
 
 
+Samples = dict[str, list[float]]  # per measured call, ms: what ``--json`` writes
+
+
 def run_latencies(
     gov: Governance, path: Path, samples: int, rng: random.Random, label: str, n_users: int
-) -> None:
+) -> Samples:
+    """Measure /trace, /export_memory and /delete_episode; print and return each call's ms."""
     mid_users = middle_users(n_users)
     exact_users = [f"user{u:04d}" for u in range(1, 101)]
     picks = [
@@ -129,6 +136,12 @@ def run_latencies(
         checkpoint_ms.append(result.result.checkpoint.ms)
     print(f"[{label}] /delete_episode              {percentiles(delete_ms)} {cpu()}")
     print(f"[{label}]   of which WAL checkpoint    {percentiles(checkpoint_ms)}")
+    return {
+        "trace": trace_ms,
+        "export": export_ms,
+        "delete": delete_ms,
+        "delete_checkpoint": checkpoint_ms,
+    }
 
 
 def middle_users(n_users: int) -> list[str]:
@@ -138,7 +151,7 @@ def middle_users(n_users: int) -> list[str]:
 
 def deletes_after_writes(
     gov: Governance, path: Path, writes: int, rng: random.Random, n_users: int
-) -> None:
+) -> Samples:
     """/delete_episode when other calls wrote since the last checkpoint: ``writes``
     audited /trace calls before each delete (the measured runs above delete back to
     back, so each one's checkpoint copies only its own pages).  Traced and deleted
@@ -159,6 +172,10 @@ def deletes_after_writes(
     label = f"after {writes} writes"
     print(f"[{label}] /delete_episode      {percentiles(delete_ms)} {cpu()}")
     print(f"[{label}]   of which WAL checkpoint {percentiles(checkpoint_ms)}")
+    return {
+        "delete_after_writes": delete_ms,
+        "delete_after_writes_checkpoint": checkpoint_ms,
+    }
 
 
 def read_through(path: Path) -> float:
@@ -265,6 +282,9 @@ def main() -> None:
         help="also measure deletes each after N audited /trace calls",
     )
     parser.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="also write each call's ms here"
+    )
+    parser.add_argument(
         "--child-export", nargs=3, metavar=("DB", "USER", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -321,11 +341,17 @@ def main() -> None:
     with Governance.open(Settings(db=str(work))) as gov:
         off = memory_stats_off(sqlite_module())
         print(f"SQLite memory statistics: {'off' if off else 'on'} (store/sqlite_library.py)")
-        print(f"before: {steadiness()}")
-        run_latencies(gov, work, args.samples, rng, "as shipped", args.users)
-        print(f"after:  {steadiness()}")
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        before = steadiness()
+        print(f"before: {before}")
+        samples = run_latencies(gov, work, args.samples, rng, "as shipped", args.users)
+        after = steadiness()
+        print(f"after:  {after}")
         if args.writes_between > 0:
-            deletes_after_writes(gov, work, args.writes_between, rng, args.users)
+            samples |= deletes_after_writes(gov, work, args.writes_between, rng, args.users)
+    if args.json:
+        record = {"started": started, "machine": describe(), "steadiness": [before, after]}
+        args.json.write_text(json.dumps(record | {"ms": samples}), encoding="utf-8")
 
     out = Path("/tmp/memwarden-bench-gov-export.json")
     child = subprocess.run(
