@@ -108,19 +108,23 @@ def test_bad_setting_is_one_line_config_error(
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "backend", "sqlite_file"),
     [
-        "postgresql+psycopg:///db?host=/var/run/postgresql",
-        "postgresql+psycopg://u@127.0.0.1?dbname=x",
-        "postgresql+psycopg://u@[::1]/x?sslmode=disable",
-        "postgresql+psycopg://u@?service=memwarden",
-        "/var/lib/memwarden/memwarden.db",
+        ("postgresql+psycopg:///db?host=/var/run/postgresql", "postgresql", None),
+        ("postgresql+psycopg://u@127.0.0.1?dbname=x", "postgresql", None),
+        ("postgresql+psycopg://u@[::1]/x?sslmode=disable", "postgresql", None),
+        ("postgresql+psycopg://u@?service=memwarden", "postgresql", None),
+        ("/var/lib/memwarden/memwarden.db", "sqlite", "/var/lib/memwarden/memwarden.db"),
     ],
 )
-def test_valid_database_urls_are_accepted(url: str) -> None:
+def test_valid_database_urls_are_accepted(url: str, backend: str, sqlite_file: str | None) -> None:
+    from sqlalchemy.engine import make_url
+
     from memwarden.settings import Settings
 
-    assert Settings(db=url).db == url
+    settings = Settings(db=url)  # raises on a URL the store cannot use
+    assert make_url(settings.database_url()).get_backend_name() == backend
+    assert settings.sqlite_path() == (Path(sqlite_file) if sqlite_file else None)
 
 
 def test_python_log_level_aliases_are_accepted() -> None:

@@ -489,26 +489,44 @@ def test_store_deadlock_is_concurrency_conflict(pg_url: str) -> None:
         store.close()
 
 
+_LOCK_WAITERS = text(
+    "SELECT a.pid, a.xact_start FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid) "
+    "WHERE NOT l.granted AND l.locktype = 'advisory' AND l.pid <> pg_backend_pid() "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
 @pytest.mark.postgres
 def test_turn_retries_while_user_is_locked(pg_url: str) -> None:
     settings = Settings(db=pg_url, busy_timeout_ms=50, embeddings=False)
     with Agent.open(settings) as agent:
         held = threading.Event()
+        refused: list[bool] = []
+
+        def waiters() -> set[tuple[int, Any]]:
+            with agent.store.read() as conn:
+                return {(r[0], r[1]) for r in conn.execute(_LOCK_WAITERS)}
 
         def hold() -> None:
+            # Hold the user's lock until the turn's first wait for it has ended: as the
+            # lock is still held, that transaction was refused (55P03 after the 50 ms
+            # lock_timeout), and the turn must retry in a new one to succeed.
+            deadline = time.monotonic() + 10
             with agent.store.write("ana"):
                 held.set()
-                time.sleep(0.15)
+                while not (first := waiters()) and time.monotonic() < deadline:
+                    time.sleep(0.002)
+                while first and first <= waiters() and time.monotonic() < deadline:
+                    time.sleep(0.002)
+                refused.append(bool(first) and time.monotonic() < deadline)
 
         thread = threading.Thread(target=hold)
         thread.start()
         held.wait(timeout=10)
         result = agent.turn("ana", "I live in Porto.")
         thread.join(timeout=10)
+        assert refused == [True]
         assert result.episode_id is not None
-        # It waited past the 50 ms lock_timeout (which fails a wait: see above), so it
-        # was refused with 55P03 at least once and retried.
-        assert result.timings_ms["store_ms"] >= 100
         assert _history(agent.store, "ana") == [("created", None, "Porto")]
 
 

@@ -15,7 +15,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return run_cli("eval", "gate", *args)
 
 
-def test_none_cli_json_is_one_document(tmp_path: Path) -> None:
+def test_eval_gate_json_is_one_document(tmp_path: Path) -> None:
     proc = _run(str(CASES), "--json", "--rewrite")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
@@ -24,7 +24,7 @@ def test_none_cli_json_is_one_document(tmp_path: Path) -> None:
     assert {"id", "action", "score", "categories"} <= set(doc["results"][0])
 
 
-def test_none_cli_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_eval_gate_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "draft": "hi"}\n', encoding="utf-8")
     proc = _run(str(bad))
@@ -32,7 +32,7 @@ def test_none_cli_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.stderr.strip().count("\n") == 0 and "expected_action" in proc.stderr
 
 
-def test_block_cli_threshold_failure_exits_1(tmp_path: Path) -> None:
+def test_eval_gate_below_the_hit_rate_floor_exits_1(tmp_path: Path) -> None:
     cases = tmp_path / "cases.jsonl"
     row = {
         "id": "c1",
@@ -47,7 +47,7 @@ def test_block_cli_threshold_failure_exits_1(tmp_path: Path) -> None:
     assert "expected_action_hit_rate" in proc.stdout
 
 
-def test_rewrite_cli_floor_without_rewrite_loop_exits_1() -> None:
+def test_eval_gate_rewrite_floor_without_the_rewrite_loop_exits_1() -> None:
     proc = _run(str(CASES), "--min-rewrite", "0.9")
     assert proc.returncode == 1
     assert "rewrite_success_rate not measured" in proc.stdout

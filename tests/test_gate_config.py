@@ -32,7 +32,7 @@ def test_block_when_block_total_reached() -> None:
     assert RiskGate(config).assess(GateInput("q", DRAFT)).action is Action.BLOCK
 
 
-def test_none_config_rejects_bad_values() -> None:
+def test_gate_config_rejects_bad_values() -> None:
     with pytest.raises(ValueError):
         GateConfig(max_rewrites=-1)
     with pytest.raises(ValueError):

@@ -319,6 +319,7 @@ def test_governance_flag_off_answers_403(tmp_path: Path) -> None:
 
 
 def test_export_streams_one_json_document(server: LiveServer) -> None:
+    anas = turn(server, "ana", "I live in Porto and my dog is called Rex.")["episode_id"]
     for i in range(40):
         turn(server, "bob", f"Day {i}: I walked the dog along the river " + "and it rained " * 60)
     with server.client("bob").stream("GET", "/v1/memory/export") as r:
@@ -334,7 +335,9 @@ def test_export_streams_one_json_document(server: LiveServer) -> None:
     assert document["user_id"] == "bob" and document["format"] == "memwarden-export"
     assert document["counts"]["episodes"] >= 40
     assert server.keys["bob"].split("_", 2)[2] not in b"".join(chunks).decode()  # no secret
-    assert all("Porto" not in e["user_input"] for e in document["episodes"])  # ana's stays hers
+    # ana's episode, made in this test, stays hers
+    assert anas not in {e["id"] for e in document["episodes"]}
+    assert all("Porto" not in e["user_input"] for e in document["episodes"])
 
 
 def test_an_export_cut_short_by_the_client_is_audited_as_failed(tmp_path: Path) -> None:
@@ -403,6 +406,7 @@ def test_health_is_the_report_of_the_library(server: LiveServer) -> None:
 
 
 def test_timeseries_returns_buckets_and_rejects_zero(server: LiveServer) -> None:
+    turn(server, "op", "I like green tea.")  # an episode in the last bucket
     r = server.client("op").get("/v1/ops/timeseries", params={"window": "1h", "buckets": 6})
     assert r.status_code == 200
     series = r.json()
@@ -425,8 +429,9 @@ def test_backup_writes_a_snapshot_and_refuses_bad_names(server: LiveServer) -> N
 
 
 def test_metrics_count_turns_governance_and_routes(server: LiveServer) -> None:
-    turn(server, "ana", "I like tea.")
-    server.client("ana").get("/v1/episodes/987654321/trace")
+    episode = turn(server, "ana", "I like tea.")["episode_id"]
+    assert server.client("ana").get(f"/v1/episodes/{episode}/trace").status_code == 200
+    assert server.client("ana").get("/v1/episodes/987654321/trace").status_code == 404
     text = server.client("op").get("/metrics").text
     assert 'memwarden_turns_total{action="NONE"}' in text
     assert "memwarden_gate_draft_score_bucket" in text
