@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -344,14 +345,18 @@ def test_an_export_cut_short_by_the_client_is_audited_as_failed(tmp_path: Path) 
     live = start_server(tmp_path / "cut.db")
     store = live.store()
     try:
-        with store.write() as conn:  # ~6 MB of memory: more than every buffer on the way
-            for i in range(3000):
+        # ~8 MB of memory: more than every buffer on the way.  The client's receive buffer
+        # is kept small: else loopback autotunes it up to tcp_rmem's maximum (32 MB on
+        # some machines), and the whole export may be delivered before the client hangs up.
+        with store.write() as conn:
+            for i in range(4500):
                 insert_episode(
                     conn, user_id="ana", ts=utcnow(), user_input=f"Note {i}: " + "roses " * 300,
                     draft="Noted.", reply="Noted.", action="NONE", draft_total_score=0.0,
                     final_score=0.0,
                 )  # fmt: skip
-        with live.client("ana").stream("GET", "/v1/memory/export") as r:
+        small = httpx.HTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)])
+        with live.client("ana", transport=small).stream("GET", "/v1/memory/export") as r:
             assert r.status_code == 200
             next(r.iter_raw())  # the first chunk, then hang up
         rows: list[Any] = []

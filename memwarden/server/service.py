@@ -14,7 +14,7 @@ import io
 import os
 import re
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
@@ -37,7 +37,7 @@ from .keys import KeyRing, Principal
 __all__ = ["ExportStream", "Service", "export_filename"]
 
 THRESHOLDS_ENV = "MEMWARDEN_THRESHOLDS"
-CHUNK_CHARS = 64 * 1024
+CHUNK_SIZE = 64 * 1024  # characters gathered before a flush; bytes a piece sent
 QUEUE_CHUNKS = 8
 
 
@@ -103,7 +103,7 @@ class _ChunkWriter(io.TextIOBase):
             raise _Gone()
         self._parts.append(s)
         self._size += len(s)
-        if self._size >= CHUNK_CHARS:
+        if self._size >= CHUNK_SIZE:
             self.flush()
         return len(s)
 
@@ -111,7 +111,11 @@ class _ChunkWriter(io.TextIOBase):
         if self._parts:
             data = "".join(self._parts).encode("utf-8")
             self._parts, self._size = [], 0
-            self._channel.put(data)
+            # One write can be a whole page of records (~1 MB from SQLite's renderer):
+            # sent in ~64 KiB pieces, so that the channel's slots bound the memory held,
+            # and a client that stops reading stops the export within a few pieces.
+            for start in range(0, len(data), CHUNK_SIZE):
+                self._channel.put(data[start : start + CHUNK_SIZE])
 
 
 class ExportStream:
@@ -160,9 +164,16 @@ class ExportStream:
         return done.result
 
     async def body(
-        self, on_done: Callable[[GovernanceResult[ExportSummary]], None]
+        self,
+        on_done: Callable[[GovernanceResult[ExportSummary]], None],
+        client_gone: Callable[[], Awaitable[bool]],
     ) -> AsyncIterator[bytes]:
-        """The document's bytes; ``on_done`` gets the audited result at the end."""
+        """The document's bytes; ``on_done`` gets the audited result at the end.
+
+        ``client_gone`` is asked before each chunk: once the client has hung up, the
+        server drops what it sends without an error, so without asking, the rest of the
+        export could be read and audited as delivered before the disconnect is noticed.
+        """
         assert self._channel is not None, "start() first"
         item = self._first
         try:
@@ -170,6 +181,8 @@ class ExportStream:
                 if isinstance(item, _Done):
                     on_done(self._finish(item))
                     return
+                if await client_gone():
+                    return  # the writer's next chunk fails: audited as not delivered
                 if item:
                     yield item
                 item = await self._channel.get()

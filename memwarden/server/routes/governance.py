@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ...governance import (
@@ -55,6 +55,7 @@ def _answer(ctx: AppContext, result: GovernanceResult[Any]) -> JSONResponse:
     summary="Export everything stored about me",
 )
 async def export_memory(
+    request: Request,
     who: Principal = Depends(principal),
     svc: Service = Depends(service),
     ctx: AppContext = Depends(context),
@@ -67,7 +68,7 @@ async def export_memory(
         ended.raise_for_error()
     filename = export_filename(who.user_id)
     return StreamingResponse(
-        stream.body(ctx.metrics.observe_governance),
+        stream.body(ctx.metrics.observe_governance, request.is_disconnected),
         media_type="application/json",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
