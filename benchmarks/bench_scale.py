@@ -58,10 +58,6 @@ __all__ = ["main"]
 EXACT_USERS = [f"user{u:04d}" for u in range(1, 101)]  # exactly 1,000 episodes each
 
 
-def p95(values: list[float]) -> float:
-    return percentile(values, 95)
-
-
 def sentence(rng: random.Random) -> str:
     """A turn like the preloaded ones: words the user's memories share."""
     a, b = rng.choice(WORDS), rng.choice(WORDS)
@@ -124,7 +120,7 @@ def turn_throughput(db: str, workers: int, turns: int, users: list[str]) -> dict
     others = (busy1 - busy0 - own_cpu) / wall if busy0 is not None and busy1 is not None else 0.0
     return {
         "turns_per_s": len(latencies) / wall,
-        "p95_ms": p95(latencies),
+        "p95_ms": percentile(latencies, 95),
         "cpu_ms_per_turn": own_cpu * 1000 / len(latencies),
         "others_cores": max(0.0, others),
     }
@@ -216,9 +212,10 @@ def paired(figures: list[dict[str, list[float]]]) -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for name, ms in sqlite.items():
         other = postgres[name]
+        ours, theirs = percentile(ms, 95), percentile(other, 95)
         print(
-            f"| {name} (ms) | {statistics.median(ms):.2f} | {p95(ms):.2f} | "
-            f"{statistics.median(other):.2f} | {p95(other):.2f} | {p95(other) / p95(ms):.1f}× |"
+            f"| {name} (ms) | {statistics.median(ms):.2f} | {ours:.2f} | "
+            f"{statistics.median(other):.2f} | {theirs:.2f} | {theirs / ours:.1f}× |"
         )
 
 
@@ -307,7 +304,7 @@ def main() -> None:
             )
             print(f"  {n} worker(s): {r}", file=sys.stderr, flush=True)
         (figures,) = governance_and_recall([db], args.samples, mid_users, rng)
-        rows += [(f"{name}: p95 (ms)", f"{p95(ms):.1f}") for name, ms in figures.items()]
+        rows += [(f"{name}: p95 (ms)", f"{percentile(ms, 95):.1f}") for name, ms in figures.items()]
     finally:
         if work is not None:
             for suffix in ("", "-wal", "-shm"):
